@@ -1,0 +1,14 @@
+"""Test settings: the same real services, isolated from the demo data."""
+
+import tempfile
+from pathlib import Path
+
+from .base import *  # noqa: F403
+
+# Speed: password hashing dominates sign-up/sign-in tests otherwise.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Community Neo4j has one database: tests use their own node label and never touch the demo graph.
+NEO4J_ARTIST_LABEL = "TestArtist"
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="artsite-test-media-"))
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"uploads": "1000/minute"}}  # noqa: F405

@@ -1,0 +1,15 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("gallery.auth_urls")),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("gallery.urls")),
+]
+
+if settings.SERVE_MEDIA:
+    # Local default only: uploads and catalogue images from MEDIA_ROOT. With S3 the bucket serves them.
+    urlpatterns += [re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})]

@@ -1,0 +1,35 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from gallery.services import catalogue_import
+
+
+class Command(BaseCommand):
+    help = "Import a WikiArt-format catalogue folder (catalogue.csv, artists.csv, influences.csv, images)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("directory", type=Path)
+        parser.add_argument("--limit", type=int, default=None, help="Import only the first N paintings")
+        parser.add_argument("--no-graph", action="store_true", help="Do not write painters to Neo4j")
+
+    def handle(self, *args, directory: Path, limit: int | None, no_graph: bool, **options) -> None:
+        if not (directory / "catalogue.csv").is_file():
+            raise CommandError(f"{directory} has no catalogue.csv")
+        with tqdm(desc="paintings", unit="img", disable=options["verbosity"] == 0) as bar:
+            report = catalogue_import(directory=directory, limit=limit, sync_graph=not no_graph, progress=bar.update)
+        for source_id, reason in report.rejected:
+            self.stderr.write(f"rejected {source_id}: {reason}")
+        self.stdout.write(
+            f"paintings: {report.created} created, {report.updated} updated, {len(report.rejected)} rejected; "
+            f"painters: {report.artists}; influences: {report.influences}"
+        )
+        if report.graph_synced:
+            self.stdout.write(self.style.SUCCESS("influence graph synced to Neo4j"))
+        elif not no_graph:
+            self.stderr.write(
+                self.style.WARNING(
+                    f"Neo4j not updated ({report.graph_error}); run manage.py sync_influence_graph later"
+                )
+            )

@@ -1,0 +1,271 @@
+"""Writes to the catalogue: import, influence edits (mirrored into Neo4j), graph sync."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils.text import slugify
+from PIL import Image, UnidentifiedImageError
+
+from recommender import graph
+
+from .models import Artist, Artwork, Genre, Influence, Style
+
+logger = logging.getLogger(__name__)
+
+ARTWORK_BATCH = 500
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (row id, reason)
+    artists: int = 0
+    influences: int = 0
+    graph_synced: bool = False
+    graph_error: str = ""
+
+
+def _int_or_none(value: str) -> int | None:
+    value = (value or "").strip()
+    try:
+        return int(float(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _unique_slug(name: str, taken: set[str]) -> str:
+    base = slugify(name)[:190] or "artist"
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    taken.add(slug)
+    return slug
+
+
+def artists_import(*, rows: list[dict[str, str]]) -> dict[str, Artist]:
+    """Create or update painters from artists.csv rows; returns all painters by name."""
+    existing = {a.name: a for a in Artist.objects.all()}
+    taken = {a.slug for a in existing.values()}
+    to_create, to_update = [], []
+    for row in rows:
+        name = (row.get("name") or "").strip()
+        if not name:
+            continue
+        values = {
+            "birth_year": _int_or_none(row.get("birth_year", "")),
+            "death_year": _int_or_none(row.get("death_year", "")),
+            "nationality": (row.get("nationality") or "")[:200],
+            "movements": (row.get("movements") or "")[:500],
+        }
+        artist = existing.get(name)
+        if artist is None:
+            artist = Artist(name=name, slug=_unique_slug(name, taken), **values)
+            existing[name] = artist
+            to_create.append(artist)
+        elif any(getattr(artist, k) != v for k, v in values.items()):
+            for key, value in values.items():
+                setattr(artist, key, value)
+            to_update.append(artist)
+    Artist.objects.bulk_create(to_create)
+    Artist.objects.bulk_update(to_update, ["birth_year", "death_year", "nationality", "movements"])
+    return {a.name: a for a in Artist.objects.all()}
+
+
+def influences_import(*, rows: list[dict[str, str]], artists: dict[str, Artist]) -> list[Influence]:
+    edges = []
+    for row in rows:
+        a, b = artists.get(row.get("artist", "")), artists.get(row.get("influenced_by", ""))
+        if a is None or b is None or a == b:
+            logger.warning("influence skipped, unknown painter: %s ← %s", row.get("artist"), row.get("influenced_by"))
+            continue
+        edges.append(Influence(artist=a, influencer=b, source=(row.get("source") or "")[:500]))
+    Influence.objects.bulk_create(edges, ignore_conflicts=True)
+    return edges
+
+
+def _check_image(path: Path) -> str | None:
+    """Reason the file cannot be used as a catalogue image, or None when it is fine."""
+    if not path.is_file():
+        return "missing file"
+    try:
+        with Image.open(path) as img:
+            img.verify()
+        with Image.open(path) as img:  # verify() leaves the image unusable; decode fully once more
+            img.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
+        return f"unreadable image ({exc.__class__.__name__})"
+    return None
+
+
+def catalogue_import(
+    *,
+    directory: Path,
+    limit: int | None = None,
+    sync_graph: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import a WikiArt-format catalogue folder. Idempotent: rows are keyed on their source id.
+
+    Rows with a missing file, an unknown style or painter, or an unreadable image are reported in
+    `ImportReport.rejected` and skipped; the import goes on.
+    """
+    directory = Path(directory)
+    report = ImportReport()
+    artist_rows = _read_csv(directory / "artists.csv") if (directory / "artists.csv").exists() else []
+    influence_rows = _read_csv(directory / "influences.csv") if (directory / "influences.csv").exists() else []
+    rows = _read_csv(directory / "catalogue.csv")
+    if limit is not None:
+        rows = rows[:limit]
+
+    with transaction.atomic():
+        artists = artists_import(rows=artist_rows)
+        influences_import(rows=influence_rows, artists=artists)
+    report.artists = len(artists)
+    report.influences = Influence.objects.count()
+
+    styles = {s.name: s for s in Style.objects.all()}
+    genres = {g.name: g for g in Genre.objects.all()}
+    existing = {a.source_id: a for a in Artwork.objects.filter(source_id__in=[r.get("id", "") for r in rows])}
+    pending: list[Artwork] = []
+    changed: list[Artwork] = []
+
+    for row in rows:
+        source_id = (row.get("id") or "").strip()
+        reason = None
+        style = styles.get((row.get("style") or "").strip())
+        artist_name = (row.get("artist") or "").strip()
+        if not source_id:
+            reason = "missing id"
+        elif style is None:
+            reason = f"unknown style {row.get('style')!r}"
+        elif artist_name and artist_name not in artists:
+            reason = f"unknown painter {artist_name!r}"
+        values = {}
+        if reason is None:
+            genre_name = (row.get("genre") or "").strip()
+            if genre_name and genre_name not in genres:
+                genres[genre_name] = Genre.objects.get_or_create(
+                    name=genre_name, defaults={"slug": slugify(genre_name)}
+                )[0]
+            values = {
+                "title": (row.get("title") or "")[:300],
+                "artist": artists.get(artist_name) if artist_name else None,
+                "style": style,
+                "genre": genres.get(genre_name) if genre_name else None,
+                "year": _int_or_none(row.get("year", "")),
+                "source": (row.get("source") or "")[:500],
+            }
+            artwork = existing.get(source_id)
+            if artwork is not None:
+                if any(getattr(artwork, k) != v for k, v in values.items()):
+                    for key, value in values.items():
+                        setattr(artwork, key, value)
+                    changed.append(artwork)
+            else:
+                reason = _check_image(directory / (row.get("file") or ""))
+                if reason is None:
+                    pending.append(_new_artwork(source_id, directory / row["file"], values))
+        if reason is not None:
+            report.rejected.append((source_id or "?", reason))
+        if len(pending) >= ARTWORK_BATCH:
+            report.created += len(Artwork.objects.bulk_create(pending))
+            pending = []
+        if progress:
+            progress(1)
+    report.created += len(Artwork.objects.bulk_create(pending))
+    Artwork.objects.bulk_update(changed, ["title", "artist", "style", "genre", "year", "source"], batch_size=500)
+    report.updated = len(changed)
+
+    if sync_graph:
+        try:
+            influence_graph_sync()
+            report.graph_synced = True
+        except graph.GraphUnavailable as exc:
+            # The relational import stands on its own; the graph can be rebuilt later with
+            # `manage.py sync_influence_graph`.
+            report.graph_error = str(exc) or exc.__class__.__name__
+    return report
+
+
+def _new_artwork(source_id: str, path: Path, values: dict) -> Artwork:
+    name = f"artworks/{source_id}{path.suffix.lower() or '.jpg'}"
+    if not default_storage.exists(name):
+        with path.open("rb") as handle:
+            name = default_storage.save(name, File(handle, name=path.name))
+    artwork = Artwork(source_id=source_id, **values)
+    artwork.image.name = name
+    return artwork
+
+
+def influence_graph_sync() -> tuple[int, int]:
+    """Mirror every painter and influence of the database into Neo4j (MERGE, batched)."""
+    graph.ensure_schema()
+    graph.upsert_artists(list(Artist.objects.values_list("slug", "name")))
+    graph.upsert_influences(list(Influence.objects.values_list("artist__slug", "influencer__slug")))
+    return graph.counts()
+
+
+def _graph_safely(action: Callable[[], None]) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            action()
+        except graph.GraphUnavailable:
+            # The database row is saved regardless; the admin warns and sync_influence_graph repairs.
+            logger.exception("influence graph update failed; run manage.py sync_influence_graph")
+
+    return run
+
+
+def influence_save(*, influence: Influence) -> Influence:
+    """Save an influence edit and mirror it into Neo4j once the transaction commits."""
+    previous = None
+    if influence.pk:
+        previous = Influence.objects.filter(pk=influence.pk).values_list("artist__slug", "influencer__slug").first()
+    with transaction.atomic():
+        influence.full_clean()
+        influence.save()
+        artist, influencer = influence.artist, influence.influencer
+
+        def mirror() -> None:
+            graph.upsert_artists([(artist.slug, artist.name), (influencer.slug, influencer.name)])
+            if previous and previous != (artist.slug, influencer.slug):
+                graph.delete_influence(*previous)
+            graph.upsert_influences([(artist.slug, influencer.slug)])
+
+        transaction.on_commit(_graph_safely(mirror))
+    return influence
+
+
+def influence_delete(*, influence: Influence) -> None:
+    keys = (influence.artist.slug, influence.influencer.slug)
+    with transaction.atomic():
+        influence.delete()
+        transaction.on_commit(_graph_safely(lambda: graph.delete_influence(*keys)))
+
+
+def artist_save(*, artist: Artist) -> Artist:
+    with transaction.atomic():
+        artist.save()
+        transaction.on_commit(_graph_safely(lambda: graph.upsert_artists([(artist.slug, artist.name)])))
+    return artist
+
+
+def artist_delete(*, artist: Artist) -> None:
+    key = artist.slug
+    with transaction.atomic():
+        artist.delete()
+        transaction.on_commit(_graph_safely(lambda: graph.delete_artist(key)))

@@ -1,0 +1,50 @@
+"""Visual nearest-neighbour search over catalogue embeddings with pgvector's HNSW index."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+from pgvector.django import CosineDistance
+
+from gallery.models import Artwork
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    artwork: Artwork
+    similarity: float  # cosine similarity, 1 = same direction
+
+
+def nearest_artworks(
+    vector: Sequence[float] | np.ndarray,
+    *,
+    k: int = 10,
+    exclude_ids: Sequence[int] = (),
+    ef_search: int | None = None,
+    exact: bool = False,
+) -> list[Neighbour]:
+    """The k catalogue artworks closest to `vector` by cosine distance.
+
+    Uses the HNSW index with `hnsw.ef_search` set for this query only (SET LOCAL inside a
+    transaction): the default of 40 loses recall once the candidate list is larger than k.
+    `exact=True` disables index scans, for recall measurements.
+    """
+    ef = ef_search or settings.HNSW_EF_SEARCH
+    query = (
+        Artwork.objects.filter(embedding__isnull=False)
+        .exclude(id__in=list(exclude_ids))
+        .select_related("artist", "style")
+        .annotate(distance=CosineDistance("embedding", list(map(float, vector))))
+        .order_by("distance")[:k]
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        # ef_search must cover k, or HNSW returns fewer rows than asked for.
+        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(int(ef), k)])
+        if exact:
+            cursor.execute("SET LOCAL enable_indexscan = off")
+        rows = list(query)
+    return [Neighbour(artwork=a, similarity=1.0 - float(a.distance)) for a in rows]

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Serve the site on 127.0.0.1:8000 with a Celery worker beside it (services must be up: make services).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PORT="${PORT:-8000}"
+mkdir -p .run
+# One worker process, one task at a time: the style model is loaded once per process and the
+# machine has two cores.
+.venv/bin/celery -A artsite worker -l info --concurrency=1 --pool=prefork \
+  --pidfile="$ROOT/.run/celery.pid" --logfile="$ROOT/.run/celery.log" &
+worker=$!
+trap 'kill $worker 2>/dev/null || true; wait $worker 2>/dev/null || true' EXIT INT TERM
+echo "worker: Celery (log in .run/celery.log)"
+echo "site:   http://127.0.0.1:$PORT/   (admin: http://127.0.0.1:$PORT/admin/, API docs: /api/docs/)"
+.venv/bin/python manage.py runserver "127.0.0.1:$PORT"

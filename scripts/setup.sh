@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Everything before serving: venv, services, schema, demo admin, demo catalogue, embeddings.
+# Safe to re-run: each step skips what is already done.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash scripts/venv.sh
+bash scripts/services.sh start
+PY=.venv/bin/python
+$PY manage.py migrate --noinput -v 0
+$PY manage.py ensure_demo_admin
+if [ "$($PY manage.py shell -c 'from gallery.models import Artwork; print(Artwork.objects.exists())')" = "False" ]; then
+  echo "catalogue: importing the demo catalogue (demo/catalogue)"
+  $PY manage.py import_catalogue demo/catalogue
+else
+  echo "catalogue: already imported"
+fi
