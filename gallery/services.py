@@ -8,15 +8,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.text import slugify
 from PIL import Image, UnidentifiedImageError
 
 from recommender import graph
 
-from .models import Artist, Artwork, Genre, Influence, Style
+from .fetch import fetch_image_bytes
+from .images import ImageRejected, normalise_image
+from .models import Artist, Artwork, Genre, Influence, Match, Prediction, Style, Upload
+from .styles import STYLE_DESCRIPTIONS
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +60,16 @@ def _unique_slug(name: str, taken: set[str]) -> str:
         slug, n = f"{base}-{n}", n + 1
     taken.add(slug)
     return slug
+
+
+def styles_ensure_defaults() -> None:
+    """Create the styles the catalogue and model know (gallery.styles), keeping curators' edits."""
+    existing = set(Style.objects.values_list("name", flat=True))
+    Style.objects.bulk_create(
+        Style(name=name, slug=slugify(name), description=text)
+        for name, text in STYLE_DESCRIPTIONS.items()
+        if name not in existing
+    )
 
 
 def artists_import(*, rows: list[dict[str, str]]) -> dict[str, Artist]:
@@ -132,6 +148,7 @@ def catalogue_import(
         rows = rows[:limit]
 
     with transaction.atomic():
+        styles_ensure_defaults()
         artists = artists_import(rows=artist_rows)
         influences_import(rows=influence_rows, artists=artists)
     report.artists = len(artists)
@@ -269,3 +286,140 @@ def artist_delete(*, artist: Artist) -> None:
     with transaction.atomic():
         artist.delete()
         transaction.on_commit(_graph_safely(lambda: graph.delete_artist(key)))
+
+
+# --- Uploads -----------------------------------------------------------------------------------
+
+RESULT_COUNT = 10
+TOP_STYLES_KEPT = 13  # every class's probability is kept; pages show the top few
+
+
+def upload_create(*, owner, image_file=None, url: str = "", artist_hint: str = "") -> Upload:
+    """Validate and store a user's image, then queue its analysis once the row is committed.
+
+    Raises ImageRejected (nothing is stored then). Exactly one of image_file / url is given.
+    """
+    if bool(image_file) == bool(url):
+        raise ImageRejected("Send either an image file or an image URL.")
+    if url:
+        data, original_name = fetch_image_bytes(url)
+    else:
+        data, original_name = image_file, getattr(image_file, "name", "") or ""
+    clean = normalise_image(data)
+    with transaction.atomic():
+        upload = Upload(
+            owner=owner,
+            original_filename=Path(original_name).name[:255],
+            source_url=url[:2000],
+            artist_hint=artist_hint.strip()[:200],
+        )
+        upload.image.save(clean.name, clean, save=False)
+        upload.save()
+        transaction.on_commit(lambda: _enqueue_analysis(upload.pk))
+    return upload
+
+
+def _enqueue_analysis(upload_id: int) -> None:
+    from .tasks import upload_pipeline  # tasks import services; import here to avoid a cycle
+
+    upload_pipeline(upload_id).apply_async()
+
+
+def upload_claim(*, upload_id: int, stage: str, progress: int) -> bool:
+    """Mark the upload as running at `stage`; False when it is finished or gone (nothing to do)."""
+    claimed = (
+        Upload.objects.filter(pk=upload_id)
+        .exclude(status__in=[Upload.Status.DONE, Upload.Status.FAILED])
+        .update(status=Upload.Status.RUNNING, stage=stage, progress=progress, updated_at=timezone.now())
+    )
+    return claimed == 1
+
+
+def upload_analyse(*, upload_id: int) -> None:
+    """Classify the style and compute the embedding in one forward pass; replaces earlier results."""
+    from recommender.ml.preprocess import load_image
+    from recommender.ml.style_model import get_style_model
+
+    upload = Upload.objects.get(pk=upload_id)
+    model = get_style_model()
+    with upload.image.open("rb") as handle:
+        pixels = load_image(handle)
+    probs, embeddings = model.predict_and_embed(pixels[None])
+    styles = {s.name: s for s in Style.objects.filter(name__in=model.classes)}
+    order = np.argsort(-probs[0])[:TOP_STYLES_KEPT]
+    predictions = [
+        Prediction(
+            upload=upload,
+            style=styles[model.classes[i]],
+            probability=float(probs[0][i]),
+            rank=rank,
+            model_version=model.version,
+        )
+        for rank, i in enumerate(order, start=1)
+        if model.classes[i] in styles
+    ]
+    with transaction.atomic():
+        Prediction.objects.filter(upload=upload).delete()  # idempotent re-run
+        Prediction.objects.bulk_create(predictions)
+        upload.embedding = embeddings[0]
+        upload.model_version = model.version
+        upload.stage = Upload.Stage.MATCHING
+        upload.progress = 60
+        upload.save(update_fields=["embedding", "model_version", "stage", "progress", "updated_at"])
+
+
+def _artist_from_hint(hint: str) -> Artist | None:
+    if not hint:
+        return None
+    return Artist.objects.filter(Q(name__iexact=hint) | Q(slug=slugify(hint))).first()
+
+
+def upload_match(*, upload_id: int) -> None:
+    """Find similar catalogue works (influence-aware) and finish the upload; replaces earlier matches."""
+    from recommender.ranking import similar_works
+
+    upload = Upload.objects.get(pk=upload_id)
+    if upload.embedding is None:
+        raise ValueError("upload has no embedding; the analysis step did not run")
+    ranking = similar_works(upload.embedding, query_artist=_artist_from_hint(upload.artist_hint), k=RESULT_COUNT)
+    matches = [
+        Match(
+            upload=upload,
+            artwork=m.artwork,
+            rank=rank,
+            visual_score=m.visual_score,
+            influence_score=m.influence_score,
+            final_score=m.final_score,
+            influence_path=m.influence_path,
+        )
+        for rank, m in enumerate(ranking.matches, start=1)
+    ]
+    with transaction.atomic():
+        Match.objects.filter(upload=upload).delete()
+        Match.objects.bulk_create(matches)
+        upload.query_artist = ranking.query_artist
+        upload.influence_skipped = ranking.influence_skipped
+        upload.status = Upload.Status.DONE
+        upload.stage = Upload.Stage.DONE
+        upload.progress = 100
+        upload.error = ""
+        upload.finished_at = timezone.now()
+        upload.save()
+
+
+def upload_fail(*, upload_id: int, reason: str) -> None:
+    Upload.objects.filter(pk=upload_id).exclude(status=Upload.Status.DONE).update(
+        status=Upload.Status.FAILED,
+        stage=Upload.Stage.FAILED,
+        error=reason[:1000],
+        finished_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+
+
+def upload_delete(*, upload: Upload) -> None:
+    """Delete an upload with its results and its stored image."""
+    name, storage = upload.image.name, upload.image.storage
+    with transaction.atomic():
+        upload.delete()
+        transaction.on_commit(lambda: storage.delete(name) if name else None)

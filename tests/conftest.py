@@ -31,3 +31,89 @@ def graph_clean(settings):
     graph.clear()
     yield graph
     graph.clear()
+
+
+@pytest.fixture(scope="session")
+def style_model(tmp_path_factory):
+    """The style model the app ships (recommender/artifacts/style); a tiny untrained one if absent.
+
+    Loaded once per test session: TensorFlow start-up dominates otherwise.
+    """
+    from recommender.ml.style_model import StyleModel, get_style_model, set_style_model
+
+    model = get_style_model()
+    if not (model.artifact_dir / "model.keras").is_file():
+        from gallery.styles import STYLE_DESCRIPTIONS
+        from recommender.training import build_tiny_artifact
+
+        model = StyleModel(build_tiny_artifact(tmp_path_factory.mktemp("tiny-model"), sorted(STYLE_DESCRIPTIONS)))
+        set_style_model(model)
+    model.load()
+    return model
+
+
+@pytest.fixture
+def demo_catalogue(transactional_db, graph_clean, style_model):
+    """Two demo paintings per style imported (PostgreSQL + Neo4j) and embedded with the style model."""
+    import csv
+    import shutil
+
+    from django.conf import settings
+
+    from gallery.services import catalogue_import
+    from recommender.embeddings import catalogue_embed
+
+    src = settings.DEMO_CATALOGUE_DIR
+    with (src / "catalogue.csv").open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        fields, rows = reader.fieldnames, list(reader)
+    seen: dict[str, int] = {}
+    picked = []
+    for row in rows:
+        if seen.get(row["style"], 0) < 2:
+            seen[row["style"]] = seen.get(row["style"], 0) + 1
+            picked.append(row)
+    import tempfile
+    from pathlib import Path
+
+    directory = Path(tempfile.mkdtemp(prefix="catalogue-slice-"))
+    (directory / "images").mkdir()
+    for row in picked:
+        shutil.copy(src / row["file"], directory / row["file"])
+    with (directory / "catalogue.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(picked)
+    shutil.copy(src / "artists.csv", directory / "artists.csv")
+    shutil.copy(src / "influences.csv", directory / "influences.csv")
+    catalogue_import(directory=directory)
+    catalogue_embed(model=style_model, batch=16)
+    shutil.rmtree(directory)
+    return picked
+
+
+@pytest.fixture
+def neo4j_down(settings):
+    """Point the app at a port where nothing listens: a real connection failure, then restore."""
+    from recommender import graph
+
+    graph.close_driver()
+    previous = settings.NEO4J_URI, settings.NEO4J_TIMEOUT_S
+    settings.NEO4J_URI, settings.NEO4J_TIMEOUT_S = "bolt://127.0.0.1:1", 1
+    yield
+    settings.NEO4J_URI, settings.NEO4J_TIMEOUT_S = previous
+    graph.close_driver()
+
+
+@pytest.fixture(autouse=True)
+def _default_styles(request):
+    """Transactional tests flush the database, data migrations included: put the 13 styles back."""
+    marker = request.node.get_closest_marker("django_db")
+    names = set(request.fixturenames)
+    if marker is None and not names & {"db", "transactional_db"}:
+        return
+    transactional = "transactional_db" in names or (marker is not None and marker.kwargs.get("transaction"))
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    from gallery.services import styles_ensure_defaults
+
+    styles_ensure_defaults()

@@ -239,3 +239,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("ARTSITE_LOG_LEVEL", "INFO")},
     "loggers": {"neo4j": {"level": "WARNING"}},
 }
+# Networks that URL uploads may reach besides public addresses. Empty in production; tests add
+# 127.0.0.0/8 to serve images from a local server.
+UPLOAD_URL_EXTRA_ALLOWED_NETWORKS = env_list("ARTSITE_UPLOAD_URL_EXTRA_ALLOWED_NETWORKS", [])

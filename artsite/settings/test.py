@@ -1,5 +1,6 @@
 """Test settings: the same real services, isolated from the demo data."""
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -12,3 +13,5 @@ NEO4J_ARTIST_LABEL = "TestArtist"
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="artsite-test-media-"))
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"uploads": "1000/minute"}}  # noqa: F405
+# Parallel runs on one machine (several checkouts, or a developer beside CI) need their own database.
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("ARTSITE_TEST_DB", "test_artsite")}  # noqa: F405

@@ -1,0 +1,9 @@
+"""Account pages beyond Django's own (artsite/urls.py includes django.contrib.auth.urls after these)."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("signup/", views.signup, name="signup"),
+]

@@ -1,0 +1,128 @@
+"""Reads of the catalogue for pages, the API and the recommender. Each returns a QuerySet (or one row).
+
+Lists never load `embedding`: a 1280-d vector per row is ~10 KB on the wire and no page shows it.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from .models import Artist, Artwork, Influence, Style
+
+
+def artwork_list(*, style: str | None = None, artist: str | None = None, q: str | None = None) -> QuerySet[Artwork]:
+    """Paintings filtered by style slug, painter slug and a case-insensitive title search, in catalogue order."""
+    qs = Artwork.objects.select_related("artist", "style", "genre").defer("embedding")
+    if style:
+        qs = qs.filter(style__slug=style)
+    if artist:
+        qs = qs.filter(artist__slug=artist)
+    if q:
+        qs = qs.filter(title__icontains=q.strip())
+    return qs
+
+
+def artwork_get(*, pk: int) -> Artwork | None:
+    """One painting with its painter, style and genre, or None when the id is unknown."""
+    return Artwork.objects.select_related("artist", "style", "genre").filter(pk=pk).first()
+
+
+def artworks_by_artist(*, artist: Artist, exclude_pk: int | None = None, limit: int = 8) -> QuerySet[Artwork]:
+    """A painter's other works for the "More by this painter" strip."""
+    qs = artwork_list(artist=artist.slug)
+    if exclude_pk is not None:
+        qs = qs.exclude(pk=exclude_pk)
+    return qs[:limit]
+
+
+def artist_get_by_slug(*, slug: str) -> Artist | None:
+    return Artist.objects.filter(slug=slug).annotate(artwork_count=Count("artworks")).first()
+
+
+def artists_list(*, q: str | None = None, with_works_only: bool = False) -> QuerySet[Artist]:
+    """Painters by name with their number of works (`artwork_count`), optionally searched by name."""
+    qs = Artist.objects.annotate(artwork_count=Count("artworks"))
+    if q:
+        qs = qs.filter(name__icontains=q.strip())
+    if with_works_only:
+        qs = qs.filter(artwork_count__gt=0)
+    return qs.order_by("name")
+
+
+def artists_with_works() -> QuerySet[Artist]:
+    """Painters who have at least one work in the catalogue: the choices of the painter filter."""
+    return Artist.objects.filter(artworks__isnull=False).distinct().only("name", "slug").order_by("name")
+
+
+def artist_style_counts(*, artist: Artist) -> QuerySet[Style]:
+    """The styles a painter worked in, with `artwork_count` for that painter, most works first."""
+    return (
+        Style.objects.filter(artworks__artist=artist)
+        .annotate(artwork_count=Count("artworks"))
+        .order_by("-artwork_count", "name")
+    )
+
+
+def styles_with_counts() -> QuerySet[Style]:
+    """Every style with `artwork_count` and `cover_image` (storage name of its first work, or None)."""
+    cover = Artwork.objects.filter(style=OuterRef("pk")).order_by("id").values("image")[:1]
+    return Style.objects.annotate(artwork_count=Count("artworks"), cover_image=Subquery(cover)).order_by("name")
+
+
+def _influence_links() -> Coalesce:
+    """Number of influence edges touching a painter, both directions, as one annotation expression.
+
+    Subqueries rather than two Counts over joins: joining received × given × works multiplies rows.
+    """
+    received = (
+        Influence.objects.filter(artist=OuterRef("pk")).order_by().values("artist").annotate(n=Count("pk")).values("n")
+    )
+    given = (
+        Influence.objects.filter(influencer=OuterRef("pk"))
+        .order_by()
+        .values("influencer")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(received, output_field=IntegerField()), Value(0)) + Coalesce(
+        Subquery(given, output_field=IntegerField()), Value(0)
+    )
+
+
+def style_famous_painters(*, style: Style | str, limit: int = 5) -> QuerySet[Artist]:
+    """Painters with the most works in `style` (a Style or its slug), ties broken by influence links, then name.
+
+    Each row carries `style_works` and `influence_links`.
+    """
+    style_q = Q(artworks__style=style) if isinstance(style, Style) else Q(artworks__style__slug=style)
+    return (
+        # filter() before annotate(): Count then counts only the works of that style (same join).
+        Artist.objects.filter(style_q)
+        .annotate(style_works=Count("artworks"), influence_links=_influence_links())
+        .order_by("-style_works", "-influence_links", "name")[:limit]
+    )
+
+
+class ArtistInfluences(NamedTuple):
+    influenced_by: QuerySet[Artist]  # painters who influenced the artist
+    influenced: QuerySet[Artist]  # painters the artist influenced
+
+
+def artist_influences(artist: Artist) -> ArtistInfluences:
+    """Both directions of the PostgreSQL Influence table for one painter (the source of truth for Neo4j)."""
+    return ArtistInfluences(
+        influenced_by=Artist.objects.filter(influences_given__artist=artist).order_by("name"),
+        influenced=Artist.objects.filter(influences_received__influencer=artist).order_by("name"),
+    )
+
+
+def catalogue_counts() -> dict[str, int]:
+    """Headline numbers for the home page."""
+    return {
+        "artworks": Artwork.objects.count(),
+        "artists": Artist.objects.filter(artworks__isnull=False).distinct().count(),
+        "styles": Style.objects.count(),
+    }
