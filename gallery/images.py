@@ -1,0 +1,82 @@
+"""Checking and normalising user images before anything is stored.
+
+Every accepted upload is decoded completely by Pillow (so truncated files fail here), must be JPEG,
+PNG or WebP, within byte, pixel and side limits (decompression bombs fail before decoding), and is
+re-encoded as a JPEG with EXIF orientation applied and all metadata dropped, under a random name.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+import warnings
+from typing import BinaryIO
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
+MAX_SIDE = 12_000
+STORED_MAX_SIDE = 2048  # what the pages and the model need; the rest is storage cost
+MIN_SIDE = 32
+
+
+class ImageRejected(ValueError):
+    """The file cannot be used; the message is written for the person who sent it."""
+
+
+def _limits() -> tuple[int, int]:
+    return settings.UPLOAD_MAX_BYTES, settings.UPLOAD_MAX_PIXELS
+
+
+def human_size(n: int) -> str:
+    return f"{n / (1024 * 1024):.0f} MB" if n >= 1024 * 1024 else f"{n // 1024} KB"
+
+
+def normalise_image(data: bytes | BinaryIO) -> ContentFile:
+    """Validate an uploaded image and return a clean JPEG ready to store. Raises ImageRejected."""
+    max_bytes, max_pixels = _limits()
+    raw = data if isinstance(data, bytes) else data.read(max_bytes + 1)
+    if len(raw) == 0:
+        raise ImageRejected("The file is empty.")
+    if len(raw) > max_bytes:
+        raise ImageRejected(f"The file is larger than {human_size(max_bytes)}.")
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns between MAX_IMAGE_PIXELS and twice that; treat a warning as a bomb too.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(raw)) as img:
+                if img.format not in ALLOWED_FORMATS:
+                    raise ImageRejected(f"{img.format or 'This'} images are not supported; use JPEG, PNG or WebP.")
+                width, height = img.size
+                if width * height > max_pixels or max(width, height) > MAX_SIDE:
+                    raise ImageRejected(
+                        f"The image is too large ({width}×{height} pixels); "
+                        f"the limit is {max_pixels // 1_000_000} megapixels and {MAX_SIDE} pixels a side."
+                    )
+                if min(width, height) < MIN_SIDE:
+                    raise ImageRejected(
+                        f"The image is too small ({width}×{height}); at least {MIN_SIDE} pixels a side."
+                    )
+                img.load()  # full decode: a truncated or corrupt file fails here
+                clean = ImageOps.exif_transpose(img)
+                if clean.mode in {"RGBA", "LA", "P"}:
+                    clean = clean.convert("RGBA")
+                    background = Image.new("RGB", clean.size, "white")
+                    background.paste(clean, mask=clean.getchannel("A"))
+                    clean = background
+                clean = clean.convert("RGB")
+    except ImageRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageRejected("The image has too many pixels to be processed safely.") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageRejected("The file is not an image we can read; use JPEG, PNG or WebP.") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageRejected("The image is damaged or incomplete (it could not be decoded).") from exc
+
+    clean.thumbnail((STORED_MAX_SIDE, STORED_MAX_SIDE), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    clean.save(out, format="JPEG", quality=90, optimize=True)  # no exif/icc passed: metadata dropped
+    return ContentFile(out.getvalue(), name=f"{uuid.uuid4().hex}.jpg")

@@ -1,0 +1,73 @@
+import json
+from pathlib import Path
+
+import numpy as np
+from django.core.management.base import BaseCommand
+from PIL import UnidentifiedImageError
+
+from recommender.ml.preprocess import load_image
+from recommender.ml.style_model import get_style_model
+from recommender.ranking import similar_works
+
+
+class Command(BaseCommand):
+    help = "Predict the style of images and list the most similar catalogue works (one JSON line per image)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("paths", nargs="+", type=Path)
+        parser.add_argument("--json", action="store_true", help="One JSON object per line per image")
+        parser.add_argument("--artist", default=None, help="Painter of the images, if known")
+        parser.add_argument("--top", type=int, default=5, help="Styles to list")
+        parser.add_argument("--similar", type=int, default=10, help="Similar works to list")
+
+    def handle(self, *args, paths: list[Path], artist: str | None, top: int, similar: int, **options) -> None:
+        from gallery.services import _artist_from_hint
+
+        model = get_style_model()
+        query_artist = _artist_from_hint(artist or "")
+        for path in paths:
+            try:
+                pixels = load_image(path)
+            except FileNotFoundError:
+                self._emit(options["json"], {"path": str(path), "error": "file not found"})
+                continue
+            except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+                self._emit(options["json"], {"path": str(path), "error": f"unreadable image: {exc}"})
+                continue
+            probs, embeddings = model.predict_and_embed(pixels[None])
+            order = np.argsort(-probs[0])[:top]
+            ranking = similar_works(embeddings[0], query_artist=query_artist, k=similar)
+            self._emit(
+                options["json"],
+                {
+                    "path": str(path),
+                    "model_version": model.version,
+                    "styles": [{"style": model.classes[i], "probability": round(float(probs[0][i]), 6)} for i in order],
+                    "similar": [
+                        {
+                            "artwork_id": m.artwork.id,
+                            "title": m.artwork.display_title,
+                            "artist": m.artwork.artist.name if m.artwork.artist else None,
+                            "style": m.artwork.style.name,
+                            "visual_score": round(m.visual_score, 6),
+                            "influence_score": round(m.influence_score, 6),
+                            "score": round(m.final_score, 6),
+                            "influence_path": m.influence_path,
+                        }
+                        for m in ranking.matches
+                    ],
+                    "query_artist": ranking.query_artist.name if ranking.query_artist else None,
+                    "influence_skipped": ranking.influence_skipped,
+                },
+            )
+
+    def _emit(self, as_json: bool, result: dict) -> None:
+        if as_json:
+            self.stdout.write(json.dumps(result, ensure_ascii=False))
+        elif "error" in result:
+            self.stderr.write(f"{result['path']}: {result['error']}")
+        else:
+            styles = ", ".join(f"{s['style']} {s['probability']:.0%}" for s in result["styles"])
+            self.stdout.write(f"{result['path']}: {styles}")
+            for i, m in enumerate(result["similar"], start=1):
+                self.stdout.write(f"  {i:2}. {m['score']:.3f} {m['title']} — {m['artist'] or 'unknown'} ({m['style']})")

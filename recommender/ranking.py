@@ -1,0 +1,177 @@
+"""Influence-aware re-ranking of visually similar works.
+
+    final = visual + weight * influence − repeat_penalty * (works of that painter already ranked)
+
+* visual: cosine similarity of embeddings (pgvector).
+* influence, for the candidate's painter P against the query's painter Q:
+    - P is Q: `same_painter` (related, but less than a direct influence, so the list is not
+      only Q's own works);
+    - P and Q joined by INFLUENCED_BY edges (either direction) within `max_hops`: 1 / path length;
+    - both known to the graph but not joined: −`unconnected_penalty`;
+    - P or Q unknown (anonymous work, no query painter, painter absent from the graph): 0.
+* The repeat penalty is applied greedily while building the list: one painter does not fill it.
+
+The query painter is the artwork's own, the one a user names, or else inferred from the visual
+neighbours (similarity-weighted vote, kept only with a clear majority). Path lengths come from one
+Neo4j query for all candidates; if Neo4j is down the ranking is visual only and says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from gallery.models import Artist, Artwork
+
+from . import graph
+from .search import Neighbour, nearest_artworks
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RankingConfig:
+    weight: float = 0.1  # how much a full influence score (1.0) adds to a cosine similarity
+    same_painter: float = 0.5
+    unconnected_penalty: float = 0.25
+    repeat_penalty: float = 0.03
+    max_hops: int = 4
+    candidates: int = 60  # visual neighbours re-ranked; must be well above k
+    infer_min_share: float = 0.4  # share of the neighbours' similarity one painter needs to be inferred
+    infer_neighbours: int = 10
+
+
+@dataclass
+class RankedMatch:
+    artwork: Artwork
+    visual_score: float
+    influence_score: float
+    final_score: float
+    influence_path: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Ranking:
+    matches: list[RankedMatch]
+    query_artist: Artist | None
+    artist_inferred: bool
+    influence_skipped: bool
+
+
+def infer_painter(neighbours: Sequence[Neighbour], config: RankingConfig) -> Artist | None:
+    """The painter who dominates the closest neighbours, if one clearly does."""
+    top = neighbours[: config.infer_neighbours]
+    weights: dict[int, float] = defaultdict(float)
+    painters: dict[int, Artist] = {}
+    total = 0.0
+    for n in top:
+        weight = max(n.similarity, 0.0)
+        total += weight
+        if n.artwork.artist_id:
+            weights[n.artwork.artist_id] += weight
+            painters[n.artwork.artist_id] = n.artwork.artist
+    if not weights or total <= 0:
+        return None
+    best = max(weights, key=weights.__getitem__)
+    return painters[best] if weights[best] / total >= config.infer_min_share else None
+
+
+def influence_scores(
+    query_artist: Artist | None, candidates: Sequence[Neighbour], config: RankingConfig
+) -> tuple[dict[int, float], dict[int, list[str]]]:
+    """Influence score and described path per candidate artwork id. Raises graph.GraphUnavailable."""
+    scores: dict[int, float] = {}
+    paths: dict[int, list[str]] = {}
+    if query_artist is None:
+        return scores, paths
+    others = {
+        n.artwork.artist.slug for n in candidates if n.artwork.artist_id and n.artwork.artist_id != query_artist.id
+    }
+    found = graph.shortest_paths(query_artist.slug, others, max_hops=config.max_hops)
+    for n in candidates:
+        painter = n.artwork.artist
+        if painter is None:
+            scores[n.artwork.id] = 0.0
+        elif painter.id == query_artist.id:
+            scores[n.artwork.id] = config.same_painter
+            paths[n.artwork.id] = [painter.name]
+        elif painter.slug in found:
+            path = found[painter.slug]
+            scores[n.artwork.id] = 1.0 / path.length
+            paths[n.artwork.id] = path.describe()
+        else:
+            scores[n.artwork.id] = -config.unconnected_penalty
+    return scores, paths
+
+
+def rerank(
+    neighbours: Sequence[Neighbour],
+    *,
+    query_artist: Artist | None,
+    k: int,
+    config: RankingConfig,
+    scores: dict[int, float],
+    paths: dict[int, list[str]],
+) -> list[RankedMatch]:
+    """Greedy selection by final score with the per-painter repeat penalty (pure; no I/O)."""
+    base = {n.artwork.id: n.similarity + config.weight * scores.get(n.artwork.id, 0.0) for n in neighbours}
+    remaining = list(neighbours)
+    chosen: list[RankedMatch] = []
+    seen: dict[int, int] = defaultdict(int)
+    while remaining and len(chosen) < k:
+        best_i, best_score = 0, -np.inf
+        for i, n in enumerate(remaining):
+            # Anonymous works are not one painter, so they are never penalised as repeats.
+            repeats = seen[n.artwork.artist_id] if n.artwork.artist_id else 0
+            score = base[n.artwork.id] - config.repeat_penalty * repeats
+            if score > best_score:
+                best_i, best_score = i, score
+        n = remaining.pop(best_i)
+        if n.artwork.artist_id:
+            seen[n.artwork.artist_id] += 1
+        chosen.append(
+            RankedMatch(
+                artwork=n.artwork,
+                visual_score=n.similarity,
+                influence_score=scores.get(n.artwork.id, 0.0),
+                final_score=float(best_score),
+                influence_path=paths.get(n.artwork.id, []),
+            )
+        )
+    return chosen
+
+
+def similar_works(
+    vector: Sequence[float] | np.ndarray,
+    *,
+    query_artist: Artist | None = None,
+    exclude_ids: Sequence[int] = (),
+    k: int = 10,
+    config: RankingConfig | None = None,
+    use_influence: bool = True,
+) -> Ranking:
+    """Visual neighbours of `vector` re-ranked by painter influence (see module docstring)."""
+    config = config or RankingConfig()
+    neighbours = nearest_artworks(vector, k=max(config.candidates, k), exclude_ids=exclude_ids)
+    inferred = False
+    if query_artist is None and use_influence:
+        query_artist = infer_painter(neighbours, config)
+        inferred = query_artist is not None
+    scores: dict[int, float] = {}
+    paths: dict[int, list[str]] = {}
+    skipped = False
+    if use_influence:
+        try:
+            scores, paths = influence_scores(query_artist, neighbours, config)
+        except graph.GraphUnavailable:
+            # Matching must still complete: fall back to visual order and record that we did.
+            logger.warning("Neo4j unavailable: influence re-ranking skipped", exc_info=True)
+            skipped = True
+    if skipped or not use_influence:
+        config = replace(config, repeat_penalty=0.0)  # plain visual order
+    matches = rerank(neighbours, query_artist=query_artist, k=k, config=config, scores=scores, paths=paths)
+    return Ranking(matches=matches, query_artist=query_artist, artist_inferred=inferred, influence_skipped=skipped)

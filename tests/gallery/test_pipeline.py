@@ -1,0 +1,118 @@
+"""Upload → analysis → matches, through a real Celery worker on the Redis broker."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from artsite.celery import app
+from gallery import services
+from gallery.images import ImageRejected
+from gallery.models import Match, Prediction, Upload
+from gallery.tasks import analyse_upload, match_upload
+
+
+def _painting(demo_catalogue) -> SimpleUploadedFile:
+    row = demo_catalogue[0]
+    return SimpleUploadedFile("my painting.jpg", (settings.DEMO_CATALOGUE_DIR / row["file"]).read_bytes())
+
+
+@pytest.fixture
+def worker(transactional_db):
+    # The worker runs in a thread of this process, on the real broker, so it sees the same test DB
+    # and the style model already loaded by the session fixture.
+    with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=30):
+        yield
+
+
+def _wait(upload_id: int, timeout: float = 60) -> Upload:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        upload = Upload.objects.get(pk=upload_id)
+        if upload.is_finished:
+            return upload
+        time.sleep(0.1)
+    raise AssertionError(f"upload {upload_id} still {upload.status}/{upload.stage} after {timeout}s")
+
+
+def test_upload_runs_through_worker_to_done(demo_catalogue, worker, owner, style_model) -> None:
+    upload = services.upload_create(owner=owner, image_file=_painting(demo_catalogue), artist_hint="")
+    assert upload.status == Upload.Status.QUEUED
+
+    upload = _wait(upload.pk)
+
+    assert upload.status == Upload.Status.DONE, upload.error
+    assert upload.progress == 100 and upload.finished_at is not None
+    assert upload.model_version == style_model.version
+    predictions = list(upload.predictions.order_by("rank"))
+    assert [p.style.name for p in predictions] != []
+    assert sum(p.probability for p in predictions) == pytest.approx(1.0, abs=1e-3)
+    assert predictions[0].probability == max(p.probability for p in predictions)
+    matches = list(upload.matches.order_by("rank"))
+    assert len(matches) == 10
+    assert [m.final_score for m in matches] == sorted((m.final_score for m in matches), reverse=True)
+    # The uploaded file is a catalogue painting, so its own catalogue copy is the closest match.
+    assert max(m.visual_score for m in matches) > 0.99
+    assert upload.original_filename == "my painting.jpg"
+    assert upload.image.name != "my painting.jpg"
+
+
+def test_tasks_are_idempotent(demo_catalogue, owner) -> None:
+    upload = services.upload_create(owner=owner, image_file=_painting(demo_catalogue))
+    # No worker here: run the steps in this process, twice each.
+    analyse_upload.apply(args=[upload.pk])
+    Upload.objects.filter(pk=upload.pk).update(status=Upload.Status.RUNNING)
+    analyse_upload.apply(args=[upload.pk])
+    assert Prediction.objects.filter(upload=upload).count() == len(
+        set(upload.predictions.values_list("style", flat=True))
+    )
+    match_upload.apply(args=[upload.pk])
+    first = list(Match.objects.filter(upload=upload).values_list("artwork_id", "rank"))
+    match_upload.apply(args=[upload.pk])  # finished: a re-delivered task does nothing
+    Upload.objects.filter(pk=upload.pk).update(status=Upload.Status.RUNNING)
+    match_upload.apply(args=[upload.pk])  # re-run of an unfinished step replaces, never duplicates
+    assert list(Match.objects.filter(upload=upload).values_list("artwork_id", "rank")) == first
+    assert Upload.objects.get(pk=upload.pk).status == Upload.Status.DONE
+
+
+def test_neo4j_down_still_completes_visually(demo_catalogue, owner, neo4j_down) -> None:
+    upload = services.upload_create(owner=owner, image_file=_painting(demo_catalogue), artist_hint="Claude Monet")
+    analyse_upload.apply(args=[upload.pk])
+    match_upload.apply(args=[upload.pk])
+    upload.refresh_from_db()
+    assert upload.status == Upload.Status.DONE
+    assert upload.influence_skipped
+    assert upload.matches.count() == 10
+
+
+def test_missing_image_fails_with_reason(demo_catalogue, owner) -> None:
+    upload = services.upload_create(owner=owner, image_file=_painting(demo_catalogue))
+    upload.image.storage.delete(upload.image.name)
+    analyse_upload.apply(args=[upload.pk])
+    upload.refresh_from_db()
+    assert upload.status == Upload.Status.FAILED
+    assert "went wrong while analysing" in upload.error
+    assert upload.predictions.count() == 0
+
+
+def test_rejected_file_saves_nothing(owner, tmp_path) -> None:
+    before = set(p for p in settings.MEDIA_ROOT.rglob("*") if p.is_file())
+    with pytest.raises(ImageRejected):
+        services.upload_create(owner=owner, image_file=SimpleUploadedFile("x.jpg", b"not an image at all"))
+    assert Upload.objects.count() == 0
+    assert set(p for p in settings.MEDIA_ROOT.rglob("*") if p.is_file()) == before
+
+
+def test_delete_removes_file_and_results(demo_catalogue, owner) -> None:
+    upload = services.upload_create(owner=owner, image_file=_painting(demo_catalogue))
+    analyse_upload.apply(args=[upload.pk])
+    match_upload.apply(args=[upload.pk])
+    name = upload.image.name
+    services.upload_delete(upload=upload)
+    assert not Upload.objects.filter(pk=upload.pk).exists()
+    assert Prediction.objects.filter(upload_id=upload.pk).count() == 0
+    assert not upload.image.storage.exists(name)
