@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI assets served locally: no CDN at run time
     "gallery",
     "recommender",
 ]
@@ -212,6 +213,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Art style prediction and influence-aware similar paintings.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Recommender --------------------------------------------------------------------------------

@@ -1,0 +1,162 @@
+"""Output shapes shared by several API views. Input serializers live on their views (HackSoft style).
+
+Every serializer here is read-only and renders rows the selectors already loaded (select_related /
+prefetch_related): none of them runs a query per row. Image URLs are absolute when the view passes
+`request` in the serializer context, which all API views do.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from gallery.models import Upload
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every non-field error (401, 403, 404, 409, 429)."""
+
+    detail = serializers.CharField()
+
+
+class StyleRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.SlugField()
+
+
+class ArtistRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.SlugField()
+
+
+class ArtworkSummarySerializer(serializers.Serializer):
+    """A painting as it appears inside matches: enough to show a card and follow the link."""
+
+    id = serializers.IntegerField()
+    title = serializers.CharField(help_text="Empty for untitled works")
+    artist = ArtistRefSerializer(allow_null=True)
+    style = StyleRefSerializer()
+    image = serializers.ImageField(help_text="Absolute URL of the image")
+    url = serializers.HyperlinkedIdentityField(view_name="api:artwork_detail", help_text="This artwork in the API")
+
+
+class ArtworkSerializer(ArtworkSummarySerializer):
+    genre = serializers.CharField(source="genre.name", allow_null=True, default=None)
+    year = serializers.IntegerField(allow_null=True)
+    source = serializers.CharField(help_text="Where the catalogue entry comes from")
+    embedding_version = serializers.CharField(help_text="Model version of the stored embedding; empty if none")
+    page_url = serializers.SerializerMethodField(help_text="The artwork's page on the website")
+
+    def get_page_url(self, artwork) -> str:
+        request = self.context.get("request")
+        path = artwork.get_absolute_url()
+        return request.build_absolute_uri(path) if request else path
+
+
+class MatchSerializer(serializers.Serializer):
+    """One similar catalogue work. Reads Match rows and the ranking's dicts alike."""
+
+    rank = serializers.IntegerField(help_text="1 = best")
+    artwork = ArtworkSummarySerializer()
+    visual_score = serializers.FloatField(help_text="Cosine similarity of the embeddings")
+    influence_score = serializers.FloatField(help_text="Painter-influence score (0 when unknown)")
+    final_score = serializers.FloatField(help_text="What the ranking is ordered by")
+    influence_path = serializers.ListField(
+        child=serializers.CharField(), help_text="Painter names along the influence path used, if any"
+    )
+
+
+class PredictionSerializer(serializers.Serializer):
+    rank = serializers.IntegerField(help_text="1 = most probable")
+    style = StyleRefSerializer()
+    probability = serializers.FloatField()
+
+
+class UploadListItemSerializer(serializers.Serializer):
+    """An upload without its matches (the list stays light); the detail adds `matches`."""
+
+    id = serializers.IntegerField()
+    url = serializers.HyperlinkedIdentityField(view_name="api:upload_detail")
+    status = serializers.ChoiceField(choices=Upload.Status.choices)
+    stage = serializers.ChoiceField(choices=Upload.Stage.choices)
+    stage_label = serializers.CharField(source="get_stage_display", help_text="The stage in words")
+    progress = serializers.IntegerField(min_value=0, max_value=100)
+    error = serializers.CharField(help_text="Why the analysis failed, for people; empty otherwise")
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    image = serializers.ImageField(help_text="Absolute URL of the stored (normalised JPEG) image")
+    original_filename = serializers.CharField()
+    source_url = serializers.CharField(help_text="The address the image was fetched from, if sent as a URL")
+    artist_hint = serializers.CharField(help_text="The painter the user named, if any")
+    model_version = serializers.CharField()
+    query_artist = ArtistRefSerializer(
+        allow_null=True, help_text="Painter used for influence re-ranking (named or inferred)"
+    )
+    influence_skipped = serializers.BooleanField(
+        help_text="True when the influence graph was unavailable and matches are in visual order only"
+    )
+    predictions = PredictionSerializer(many=True, help_text="Styles, most probable first")
+
+
+class UploadSerializer(UploadListItemSerializer):
+    """An upload with its results: style predictions and similar catalogue works (empty until done)."""
+
+    matches = MatchSerializer(many=True, help_text="Similar catalogue works, best first")
+
+
+class SimilarWorksSerializer(serializers.Serializer):
+    query_artist = ArtistRefSerializer(allow_null=True)
+    influence_skipped = serializers.BooleanField(
+        help_text="True when the influence graph was unavailable and matches are in visual order only"
+    )
+    matches = MatchSerializer(many=True)
+
+
+class StyleSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.SlugField()
+    description = serializers.CharField()
+    artwork_count = serializers.IntegerField(help_text="Catalogue works in this style")
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(";") if part.strip()]
+
+
+class ArtistSerializer(serializers.Serializer):
+    """A painter; `artwork_count` comes from the selector's annotation."""
+
+    id = serializers.IntegerField()
+    url = serializers.HyperlinkedIdentityField(view_name="api:artist_detail")
+    name = serializers.CharField()
+    slug = serializers.SlugField()
+    birth_year = serializers.IntegerField(allow_null=True)
+    death_year = serializers.IntegerField(allow_null=True)
+    nationalities = serializers.SerializerMethodField()
+    movements = serializers.SerializerMethodField()
+    artwork_count = serializers.IntegerField()
+
+    def get_nationalities(self, artist) -> list[str]:
+        return _split(artist.nationality)
+
+    def get_movements(self, artist) -> list[str]:
+        return _split(artist.movements)
+
+
+class ArtistDetailSerializer(ArtistSerializer):
+    """A painter with both directions of influence; needs `influences` (gallery.selectors.ArtistInfluences)
+    in the serializer context, so the two lists come from two selector queries, not from the model."""
+
+    influenced_by = serializers.SerializerMethodField(help_text="Painters who influenced this painter")
+    influenced = serializers.SerializerMethodField(help_text="Painters this painter influenced")
+
+    @extend_schema_field(ArtistRefSerializer(many=True))
+    def get_influenced_by(self, artist) -> list[dict]:
+        return ArtistRefSerializer(self.context["influences"].influenced_by, many=True).data
+
+    @extend_schema_field(ArtistRefSerializer(many=True))
+    def get_influenced(self, artist) -> list[dict]:
+        return ArtistRefSerializer(self.context["influences"].influenced, many=True).data

@@ -1,0 +1,22 @@
+"""REST API routes, mounted under /api/ (namespace "api"). Schema at /api/schema/, Swagger UI at /api/docs/."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+
+from . import views
+
+app_name = "api"
+urlpatterns = [
+    path("auth/token/", obtain_auth_token, name="token"),
+    path("uploads/", views.UploadListCreateApi.as_view(), name="upload_list"),
+    path("uploads/<int:pk>/", views.UploadDetailApi.as_view(), name="upload_detail"),
+    path("artworks/", views.ArtworkListApi.as_view(), name="artwork_list"),
+    path("artworks/<int:pk>/", views.ArtworkDetailApi.as_view(), name="artwork_detail"),
+    path("artworks/<int:pk>/similar/", views.ArtworkSimilarApi.as_view(), name="artwork_similar"),
+    path("artists/", views.ArtistListApi.as_view(), name="artist_list"),
+    path("artists/<int:pk>/", views.ArtistDetailApi.as_view(), name="artist_detail"),
+    path("styles/", views.StyleListApi.as_view(), name="style_list"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]

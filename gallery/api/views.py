@@ -1,0 +1,333 @@
+"""The REST API. Each view validates its input (nested Input/Filter serializers), calls one service or
+selector, and renders an output serializer from `gallery.api.serializers` (HackSoft styleguide).
+
+Errors are JSON: `{"detail": "..."}` for 401/404/409/429, `{"field": ["..."]}` for invalid input.
+Another user's upload answers 404, never 403, so upload ids reveal nothing.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
+from rest_framework.views import APIView
+
+from gallery import selectors as gallery_selectors
+from gallery import services
+from gallery.images import ImageRejected
+from gallery.models import Artist, Artwork, Upload
+from recommender.ranking import similar_works  # pgvector + Neo4j only; no TensorFlow in the web process
+
+from . import selectors
+from .serializers import (
+    ArtistDetailSerializer,
+    ArtistSerializer,
+    ArtworkSerializer,
+    ErrorSerializer,
+    SimilarWorksSerializer,
+    StyleSerializer,
+    UploadListItemSerializer,
+    UploadSerializer,
+)
+
+SIMILAR_DEFAULT_K = 10
+SIMILAR_MAX_K = 50
+
+INVALID_INPUT = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description='Invalid input: `{"<field>": ["message"], "non_field_errors": ["message"]}`.',
+)
+NOT_AUTHENTICATED = OpenApiResponse(ErrorSerializer, description="No or invalid credentials.")
+NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No object with this id.")
+UPLOAD_NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No upload with this id among the caller's.")
+
+
+class NotEmbedded(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = (
+        "This artwork is not embedded yet, so similar works cannot be computed. "
+        "Run `manage.py embed_catalogue` and try again."
+    )
+    default_code = "not_embedded"
+
+
+def paginated_response(*, view: APIView, request: Request, queryset: QuerySet, serializer_class: type) -> Response:
+    """One page of `queryset` rendered with `serializer_class`, in DRF's `{count, next, previous, results}`."""
+    paginator = view.pagination_class()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True, context={"request": request}).data)
+
+
+# --- Uploads -----------------------------------------------------------------------------------
+
+
+class UploadListCreateApi(APIView):
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    pagination_class: type[PageNumberPagination] = api_settings.DEFAULT_PAGINATION_CLASS
+    throttle_scope = "uploads"
+
+    class InputSerializer(serializers.Serializer):
+        image = serializers.FileField(required=False, help_text="A JPEG, PNG or WebP painting (multipart only)")
+        url = serializers.URLField(
+            required=False, allow_blank=True, max_length=2000, help_text="Public http(s) address of an image"
+        )
+        artist = serializers.CharField(
+            required=False, allow_blank=True, max_length=200, default="", help_text="Painter hint (name)"
+        )
+
+        class Meta:
+            ref_name = "UploadCreateMultipart"
+
+        def validate(self, attrs: dict) -> dict:
+            if attrs.get("image") and attrs.get("url"):
+                raise serializers.ValidationError(
+                    "Send either an image file (`image`) or an image address (`url`), not both."
+                )
+            if not attrs.get("image") and not attrs.get("url"):
+                raise serializers.ValidationError(
+                    "Send an image: a file in the multipart field `image`, or its address in `url`."
+                )
+            return attrs
+
+    class UrlInputSerializer(InputSerializer):
+        image = None  # JSON bodies carry an address only
+
+        class Meta:
+            ref_name = "UploadCreateJson"
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        # Only creating costs (a download, a model run); reading one's own list is not limited.
+        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+
+    @extend_schema(
+        summary="List my uploads",
+        description="The caller's own uploads, newest first, without their matches (see the detail).",
+        responses={200: UploadListItemSerializer(many=True), 401: NOT_AUTHENTICATED},
+    )
+    def get(self, request: Request) -> Response:
+        return paginated_response(
+            view=self,
+            request=request,
+            queryset=selectors.upload_list(owner=request.user),
+            serializer_class=UploadListItemSerializer,
+        )
+
+    @extend_schema(
+        summary="Upload a painting",
+        description=(
+            "Send a file (multipart `image`) or a public image address (`url`, multipart or JSON), and "
+            "optionally the painter's name (`artist`). The image is checked and stored, and its analysis "
+            "is queued: the answer is 202 with the upload; poll its `url` until `status` is `done` or "
+            "`failed`. Throttled (scope `uploads`)."
+        ),
+        request={
+            "multipart/form-data": InputSerializer,
+            "application/json": UrlInputSerializer,
+        },
+        responses={
+            202: UploadSerializer,
+            400: INVALID_INPUT,
+            401: NOT_AUTHENTICATED,
+            429: OpenApiResponse(ErrorSerializer, description="Too many uploads; retry after `Retry-After`."),
+        },
+        examples=[
+            OpenApiExample(
+                "Rejected file",
+                value={"image": ["The file is not an image we can read; use JPEG, PNG or WebP."]},
+                response_only=True,
+                status_codes=["400"],
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            upload = services.upload_create(
+                owner=request.user,
+                image_file=data.get("image"),
+                url=data.get("url", ""),
+                artist_hint=data["artist"],
+            )
+        except ImageRejected as exc:
+            raise exceptions.ValidationError({"url" if data.get("url") else "image": [str(exc)]}) from exc
+        upload = selectors.upload_get(owner=request.user, pk=upload.pk)
+        body = UploadSerializer(upload, context={"request": request}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
+
+
+class UploadDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="One of my uploads with its results",
+        responses={200: UploadSerializer, 401: NOT_AUTHENTICATED, 404: UPLOAD_NOT_FOUND},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        upload = selectors.upload_get(owner=request.user, pk=pk)
+        if upload is None:
+            raise exceptions.NotFound("No upload with this id among yours.")
+        return Response(UploadSerializer(upload, context={"request": request}).data)
+
+    @extend_schema(
+        summary="Delete one of my uploads",
+        description="Deletes the upload, its results and its stored image.",
+        responses={204: None, 401: NOT_AUTHENTICATED, 404: UPLOAD_NOT_FOUND},
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        upload: Upload | None = selectors.upload_get(owner=request.user, pk=pk, with_results=False)
+        if upload is None:
+            raise exceptions.NotFound("No upload with this id among yours.")
+        services.upload_delete(upload=upload)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Catalogue (public, read-only) -------------------------------------------------------------
+
+
+class ArtworkListApi(APIView):
+    permission_classes = [AllowAny]
+    pagination_class: type[PageNumberPagination] = api_settings.DEFAULT_PAGINATION_CLASS
+
+    class FilterSerializer(serializers.Serializer):
+        style = serializers.CharField(required=False, help_text="Style slug or name (any case)")
+        artist = serializers.SlugField(required=False, help_text="Painter slug")
+
+    @extend_schema(
+        summary="Catalogue works",
+        parameters=[FilterSerializer],
+        responses={200: ArtworkSerializer(many=True), 400: INVALID_INPUT},
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        return paginated_response(
+            view=self,
+            request=request,
+            queryset=selectors.artwork_search(**filters.validated_data),
+            serializer_class=ArtworkSerializer,
+        )
+
+
+class ArtworkDetailApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(summary="One catalogue work", responses={200: ArtworkSerializer, 404: NOT_FOUND})
+    def get(self, request: Request, pk: int) -> Response:
+        artwork = selectors.artwork_get_light(pk=pk)
+        if artwork is None:
+            raise exceptions.NotFound("No artwork with this id.")
+        return Response(ArtworkSerializer(artwork, context={"request": request}).data)
+
+
+class ArtworkSimilarApi(APIView):
+    permission_classes = [AllowAny]
+
+    class InputSerializer(serializers.Serializer):
+        k = serializers.IntegerField(
+            required=False,
+            default=SIMILAR_DEFAULT_K,
+            min_value=1,
+            max_value=SIMILAR_MAX_K,
+            help_text=f"How many works (default {SIMILAR_DEFAULT_K}, at most {SIMILAR_MAX_K})",
+        )
+
+    @extend_schema(
+        summary="Works similar to a catalogue work",
+        description=(
+            "Visual neighbours re-ranked by painter influence (the artwork's own painter is the query "
+            "painter). `influence_skipped` is true when the influence graph was unavailable."
+        ),
+        parameters=[InputSerializer],
+        responses={
+            200: SimilarWorksSerializer,
+            400: INVALID_INPUT,
+            404: NOT_FOUND,
+            409: OpenApiResponse(ErrorSerializer, description="The artwork has no embedding yet."),
+        },
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        artwork: Artwork | None = gallery_selectors.artwork_get(pk=pk)
+        if artwork is None:
+            raise exceptions.NotFound("No artwork with this id.")
+        if artwork.embedding is None:
+            raise NotEmbedded()
+        ranking = similar_works(
+            artwork.embedding, query_artist=artwork.artist, exclude_ids=[artwork.id], k=params.validated_data["k"]
+        )
+        result = {
+            "query_artist": ranking.query_artist,
+            "influence_skipped": ranking.influence_skipped,
+            "matches": [
+                {
+                    "rank": rank,
+                    "artwork": m.artwork,
+                    "visual_score": m.visual_score,
+                    "influence_score": m.influence_score,
+                    "final_score": m.final_score,
+                    "influence_path": m.influence_path,
+                }
+                for rank, m in enumerate(ranking.matches, start=1)
+            ],
+        }
+        return Response(SimilarWorksSerializer(result, context={"request": request}).data)
+
+
+class ArtistListApi(APIView):
+    permission_classes = [AllowAny]
+    pagination_class: type[PageNumberPagination] = api_settings.DEFAULT_PAGINATION_CLASS
+
+    class FilterSerializer(serializers.Serializer):
+        q = serializers.CharField(required=False, help_text="Part of the painter's name (any case)")
+
+    @extend_schema(
+        summary="Painters",
+        parameters=[FilterSerializer],
+        responses={200: ArtistSerializer(many=True), 400: INVALID_INPUT},
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        return paginated_response(
+            view=self,
+            request=request,
+            queryset=gallery_selectors.artists_list(q=filters.validated_data.get("q")),
+            serializer_class=ArtistSerializer,
+        )
+
+
+class ArtistDetailApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="One painter with influences",
+        description="`influenced_by` and `influenced` come from the database's influence table.",
+        responses={200: ArtistDetailSerializer, 404: NOT_FOUND},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        artist: Artist | None = selectors.artist_get(pk=pk)
+        if artist is None:
+            raise exceptions.NotFound("No painter with this id.")
+        context = {"request": request, "influences": gallery_selectors.artist_influences(artist)}
+        return Response(ArtistDetailSerializer(artist, context=context).data)
+
+
+class StyleListApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(summary="Styles with their number of works", responses={200: StyleSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        styles = gallery_selectors.styles_with_counts()
+        return Response(StyleSerializer(styles, many=True, context={"request": request}).data)
