@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from celery import Task, chain, shared_task
+from celery.signals import worker_process_init
 from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as BrokerError
 
@@ -64,3 +65,14 @@ def match_upload(self, upload_id: int) -> int:
 def upload_pipeline(upload_id: int):
     """The chain for one upload; immutable signatures so each step gets only the id."""
     return chain(analyse_upload.si(upload_id), match_upload.si(upload_id))
+
+
+@worker_process_init.connect
+def _warm_up_model(**_) -> None:
+    """Load and trace the style model when a worker process starts, not on the first user's upload."""
+    from recommender.ml.style_model import get_style_model
+
+    try:
+        get_style_model().warmup()
+    except FileNotFoundError:
+        logger.exception("no style model found; uploads will fail until one is installed")

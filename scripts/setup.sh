@@ -15,3 +15,6 @@ if [ "$($PY manage.py shell -c 'from gallery.models import Artwork; print(Artwor
 else
   echo "catalogue: already imported"
 fi
+# Whatever lacks an embedding of the current model (the demo catalogue on a fresh clone) gets one,
+# so similar works appear without a manual step. A no-op when everything is embedded.
+$PY manage.py embed_catalogue
