@@ -75,3 +75,46 @@ class SignUpForm(UserCreationForm):
         if get_user_model().objects.filter(email__iexact=email).exists():
             raise forms.ValidationError("An account with this email address already exists.")
         return email
+
+
+class UploadForm(forms.Form):
+    """A painting to analyse: a file or a public image address, and optionally the painter's name.
+
+    Only the shape of the input is checked here; the image itself is checked by `services.upload_create`
+    (ImageRejected), whose message the view attaches to the field that carried the image.
+    """
+
+    ACCEPT = "image/jpeg,image/png,image/webp"
+
+    image = forms.FileField(
+        required=False,
+        label="Image file",
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
+    )
+    url = forms.URLField(
+        required=False,
+        max_length=2000,
+        assume_scheme="https",
+        label="…or an image address",
+        widget=forms.URLInput(attrs={"placeholder": "https://example.org/painting.jpg"}),
+    )
+    artist = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Painter, if you know it",
+        help_text="Used to rank similar works by who influenced whom; leave empty and we infer it.",
+        widget=forms.TextInput(attrs={"list": "painter-names", "autocomplete": "off"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("image") and data.get("url"):
+            raise forms.ValidationError("Choose a file or give an address, not both.")
+        if not data.get("image") and not data.get("url") and not self.has_error("image") and not self.has_error("url"):
+            self.add_error("image", "Choose an image file, drop one here, or give an image address.")
+        return data
+
+    @property
+    def image_field(self) -> str:
+        """The field the image came through: where an ImageRejected message belongs."""
+        return "url" if self.cleaned_data.get("url") else "image"

@@ -9,4 +9,9 @@ urlpatterns = [
     path("artworks/<int:pk>/", views.artwork_detail, name="artwork_detail"),
     path("artists/", views.artist_list, name="artist_list"),
     path("artists/<slug:slug>/", views.artist_detail, name="artist_detail"),
+    path("upload/", views.upload_create, name="upload_create"),
+    path("uploads/<int:pk>/", views.upload_detail, name="upload_detail"),
+    path("uploads/<int:pk>/status/", views.upload_status, name="upload_status"),
+    path("uploads/<int:pk>/delete/", views.upload_delete, name="upload_delete"),
+    path("history/", views.history, name="history"),
 ]

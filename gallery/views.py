@@ -1,24 +1,40 @@
-"""Catalogue pages (home, browse, artwork, painters) and sign-up. Reads go through `selectors`."""
+"""Catalogue pages (home, browse, artwork, painters), sign-up, and a signed-in person's uploads.
+
+Reads go through `selectors` (catalogue) and `gallery.api.selectors` (uploads with their results);
+writes through `services`. Nothing here imports `recommender.ml` or TensorFlow: pages read stored
+predictions and embeddings, and "similar to this" is pgvector plus one Neo4j query.
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods
+from django.utils.text import slugify
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import selectors
-from .forms import ArtistSearchForm, ArtworkFilterForm, SignUpForm
+from recommender.ranking import similar_works  # pgvector + Neo4j only; no TensorFlow in the web process
+
+from . import selectors, services
+from .api.selectors import upload_get, upload_list
+from .forms import ArtistSearchForm, ArtworkFilterForm, SignUpForm, UploadForm
+from .images import MAX_SIDE, ImageRejected, human_size
+from .models import Upload
 
 ARTWORKS_PER_PAGE = 24
 ARTISTS_PER_PAGE = 30
 MORE_BY_ARTIST = 8
+SIMILAR_TO_ARTWORK = 8
+UPLOADS_PER_PAGE = 12
+TOP_STYLES_SHOWN = 5
 
 
 def _page(request: HttpRequest, qs: QuerySet, per_page: int) -> Page:
@@ -70,7 +86,17 @@ def artwork_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if artwork.artist
         else []
     )
-    return render(request, "gallery/artwork_detail.html", {"artwork": artwork, "more_by_artist": more})
+    # Computed live (not stored): the catalogue's embeddings change only when it is re-embedded.
+    similar = (
+        similar_works(artwork.embedding, query_artist=artwork.artist, exclude_ids=[artwork.pk], k=SIMILAR_TO_ARTWORK)
+        if artwork.embedding is not None
+        else None
+    )
+    return render(
+        request,
+        "gallery/artwork_detail.html",
+        {"artwork": artwork, "more_by_artist": more, "similar": similar},
+    )
 
 
 @require_GET
@@ -125,3 +151,146 @@ def signup(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Welcome, {user.get_username()}! Your account is ready.")
         return redirect(_next_url(request) or settings.LOGIN_REDIRECT_URL)
     return render(request, "registration/signup.html", {"form": form, "next": _next_url(request)})
+
+
+# --- Uploads -----------------------------------------------------------------------------------
+
+
+def _upload_or_404(request: HttpRequest, pk: int, *, with_results: bool = True) -> Upload:
+    """One of the signed-in person's uploads; someone else's answers 404 exactly like a missing one."""
+    upload = upload_get(owner=request.user, pk=pk, with_results=with_results)
+    if upload is None:
+        raise Http404("No upload with this id among yours")
+    return upload
+
+
+def _limits() -> dict[str, str | int]:
+    return {
+        "max_size": human_size(settings.UPLOAD_MAX_BYTES),
+        "max_bytes": settings.UPLOAD_MAX_BYTES,
+        "max_megapixels": settings.UPLOAD_MAX_PIXELS // 1_000_000,
+        "max_side": MAX_SIDE,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def upload_create(request: HttpRequest) -> HttpResponse:
+    """The upload form; a valid image is stored and queued, and the person lands on its page at once."""
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            upload = services.upload_create(
+                owner=request.user, image_file=data["image"], url=data["url"], artist_hint=data["artist"]
+            )
+        except ImageRejected as exc:
+            form.add_error(form.image_field, str(exc))
+        else:
+            return redirect(upload)
+    return render(
+        request,
+        "gallery/upload_create.html",
+        {"form": form, "limits": _limits(), "painters": selectors.artists_with_works()},
+        status=400 if form.errors else 200,
+    )
+
+
+PIPELINE_STEPS = [
+    (Upload.Stage.QUEUED, "Queued"),
+    (Upload.Stage.CLASSIFYING, "Classifying"),
+    (Upload.Stage.MATCHING, "Matching"),
+    (Upload.Stage.DONE, "Done"),
+]
+
+
+def _pipeline_steps(upload: Upload) -> list[dict[str, str]]:
+    """The four steps, each "done", "current", "failed" or "todo", for the progress tracker."""
+    keys = [key for key, _ in PIPELINE_STEPS]
+    if upload.stage in keys:
+        reached = keys.index(upload.stage)
+    else:
+        # A failed upload no longer records its step; progress does (classifying starts at 10, matching at 60).
+        reached = keys.index(Upload.Stage.MATCHING if upload.progress >= 60 else Upload.Stage.CLASSIFYING)
+    steps = []
+    for i, (key, label) in enumerate(PIPELINE_STEPS):
+        if i < reached or upload.status == Upload.Status.DONE:
+            state = "done"
+        elif i == reached:
+            state = "failed" if upload.status == Upload.Status.FAILED else "current"
+        else:
+            state = "todo"
+        steps.append({"key": key, "label": label, "state": state})
+    return steps
+
+
+def _status_payload(upload: Upload) -> dict[str, object]:
+    return {
+        "id": upload.pk,
+        "status": upload.status,
+        "stage": upload.stage,
+        "stage_label": upload.get_stage_display(),
+        "progress": upload.progress,
+        "error": upload.error,
+        "finished": upload.is_finished,
+    }
+
+
+def _painter_named(upload: Upload) -> bool:
+    """Whether the ranking used the painter the person named (else it was inferred from the neighbours)."""
+    hint, painter = upload.artist_hint.strip(), upload.query_artist
+    if not hint or painter is None:
+        return False
+    return hint.casefold() == painter.name.casefold() or slugify(hint) == painter.slug
+
+
+@login_required
+@require_GET
+def upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Live status while the pipeline runs; the style prediction and similar works once it is done."""
+    upload = _upload_or_404(request, pk)
+    predictions = list(upload.predictions.all()[:TOP_STYLES_SHOWN])
+    for prediction in predictions:
+        prediction.percent = prediction.probability * 100
+    top_style = predictions[0].style if predictions else None
+    return render(
+        request,
+        "gallery/upload_detail.html",
+        {
+            "upload": upload,
+            "status": _status_payload(upload),
+            "steps": _pipeline_steps(upload),
+            "predictions": predictions,
+            "top_style": top_style,
+            "famous_painters": selectors.style_famous_painters(style=top_style) if top_style else [],
+            "matches": upload.matches.all(),
+            "painter_named": _painter_named(upload),
+        },
+    )
+
+
+@never_cache
+@login_required
+@require_GET
+def upload_status(request: HttpRequest, pk: int) -> JsonResponse:
+    """What the upload page polls: status, stage, progress, error, finished."""
+    return JsonResponse(_status_payload(_upload_or_404(request, pk, with_results=False)))
+
+
+@login_required
+@require_GET
+def history(request: HttpRequest) -> HttpResponse:
+    """The person's uploads, newest first, with their top style and status."""
+    page = _page(request, upload_list(owner=request.user), UPLOADS_PER_PAGE)
+    return render(request, "gallery/history.html", {"page_obj": page})
+
+
+@login_required
+@require_POST
+def upload_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete one of the person's uploads with its results and its stored image."""
+    upload = _upload_or_404(request, pk, with_results=False)
+    name = upload.original_filename or f"upload {upload.pk}"
+    services.upload_delete(upload=upload)
+    messages.success(request, f"Deleted “{name}” and its results.")
+    return redirect("gallery:history")

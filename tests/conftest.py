@@ -117,3 +117,18 @@ def _default_styles(request):
     from gallery.services import styles_ensure_defaults
 
     styles_ensure_defaults()
+
+
+@pytest.fixture
+def worker(transactional_db):
+    """A real Celery worker in a thread of this process, on the real Redis broker.
+
+    It sees the same test database and the style model the session fixture loaded. It consumes this
+    test run's own queue (artsite.settings.test), so parallel runs never take each other's tasks.
+    """
+    from celery.contrib.testing.worker import start_worker
+
+    from artsite.celery import app
+
+    with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=30):
+        yield

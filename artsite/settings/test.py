@@ -2,6 +2,7 @@
 
 import os
 import tempfile
+import uuid
 from pathlib import Path
 
 from .base import *  # noqa: F403
@@ -15,3 +16,6 @@ STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.s
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"uploads": "1000/minute"}}  # noqa: F405
 # Parallel runs on one machine (several checkouts, or a developer beside CI) need their own database.
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("ARTSITE_TEST_DB", "test_artsite")}  # noqa: F405
+# Each test run consumes its own Celery queue on the shared Redis: another run's worker never takes
+# this run's tasks (and fails them against its own database).
+CELERY_TASK_DEFAULT_QUEUE = f"artsite-test-{uuid.uuid4().hex[:12]}"

@@ -5,11 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from artsite.celery import app
 from gallery import services
 from gallery.images import ImageRejected
 from gallery.models import Match, Prediction, Upload
@@ -19,14 +17,6 @@ from gallery.tasks import analyse_upload, match_upload
 def _painting(demo_catalogue) -> SimpleUploadedFile:
     row = demo_catalogue[0]
     return SimpleUploadedFile("my painting.jpg", (settings.DEMO_CATALOGUE_DIR / row["file"]).read_bytes())
-
-
-@pytest.fixture
-def worker(transactional_db):
-    # The worker runs in a thread of this process, on the real broker, so it sees the same test DB
-    # and the style model already loaded by the session fixture.
-    with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=30):
-        yield
 
 
 def _wait(upload_id: int, timeout: float = 60) -> Upload:

@@ -1,0 +1,82 @@
+// Upload form: drag-and-drop onto the file zone, a preview of the chosen image, and an early size check.
+// The server checks everything again; this only saves a round trip for an obvious mistake.
+(function () {
+  "use strict";
+
+  function init() {
+    var zone = document.querySelector("[data-dropzone]");
+    if (!zone) return;
+    var input = zone.querySelector("input[type=file]");
+    var preview = zone.querySelector("[data-preview]");
+    var filename = zone.querySelector("[data-filename]");
+    var clientError = document.querySelector("[data-client-error]");
+    var maxBytes = parseInt(zone.getAttribute("data-max-bytes"), 10) || 0;
+    var accepted = (input.getAttribute("accept") || "").split(",");
+
+    function showError(text) {
+      clientError.textContent = text;
+      clientError.hidden = !text;
+    }
+
+    function show(file) {
+      showError("");
+      if (!file) {
+        preview.hidden = true;
+        filename.textContent = "";
+        zone.classList.remove("has-file");
+        return;
+      }
+      filename.textContent = file.name + " · " + Math.max(1, Math.round(file.size / 1024)) + " KB";
+      zone.classList.add("has-file");
+      if (accepted.indexOf(file.type) === -1) {
+        showError("This file is not a JPEG, PNG or WebP image.");
+      } else if (maxBytes && file.size > maxBytes) {
+        showError("This file is larger than " + Math.round(maxBytes / 1048576) + " MB.");
+      }
+      if (file.type.indexOf("image/") === 0) {
+        if (preview.src) URL.revokeObjectURL(preview.src);
+        preview.src = URL.createObjectURL(file);
+        preview.hidden = false;
+      }
+    }
+
+    input.addEventListener("change", function () {
+      show(input.files[0]);
+    });
+
+    ["dragenter", "dragover"].forEach(function (name) {
+      zone.addEventListener(name, function (event) {
+        event.preventDefault();
+        zone.classList.add("is-dragging");
+      });
+    });
+    ["dragleave", "dragend", "drop"].forEach(function (name) {
+      zone.addEventListener(name, function () {
+        zone.classList.remove("is-dragging");
+      });
+    });
+    zone.addEventListener("drop", function (event) {
+      event.preventDefault();
+      var files = event.dataTransfer && event.dataTransfer.files;
+      if (!files || !files.length) return;
+      input.files = files;
+      show(files[0]);
+    });
+
+    var form = zone.closest("form");
+    form.addEventListener("submit", function () {
+      var button = form.querySelector("[data-submit]");
+      // Disabled after the submit event has been dispatched, so the browser still sends the form.
+      window.setTimeout(function () {
+        button.disabled = true;
+        button.textContent = "Uploading…";
+      }, 0);
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();

@@ -1,0 +1,91 @@
+// Upload page: poll the status endpoint while the analysis runs, move the progress tracker, and when
+// the upload is finished swap in the server-rendered results (no manual reload). Without JavaScript a
+// <noscript> meta refresh does the same, more coarsely.
+(function () {
+  "use strict";
+
+  var INTERVAL_MS = 700;
+  var ORDER = ["queued", "classifying", "matching", "done"];
+
+  function text(root, selector, value) {
+    var node = root.querySelector(selector);
+    if (node) node.textContent = value;
+  }
+
+  function render(root, data) {
+    var bar = root.querySelector("[data-progress]");
+    if (bar) {
+      bar.setAttribute("aria-valuenow", String(data.progress));
+      bar.querySelector(".progress-bar").style.width = data.progress + "%";
+    }
+    text(root, "[data-progress-text]", data.progress);
+    text(root, "[data-stage-label]", data.stage_label);
+    var badge = root.querySelector("[data-status]");
+    if (badge) {
+      badge.textContent = data.status.charAt(0).toUpperCase() + data.status.slice(1);
+      badge.className = "status-badge badge-" + data.status;
+    }
+    var reached = ORDER.indexOf(data.stage);
+    root.querySelectorAll("[data-step]").forEach(function (li) {
+      var i = ORDER.indexOf(li.getAttribute("data-step"));
+      var state = i < reached || data.stage === "done" ? "done" : i === reached ? "current" : "todo";
+      li.className = "step-" + state;
+      if (state === "current") li.setAttribute("aria-current", "step");
+      else li.removeAttribute("aria-current");
+    });
+  }
+
+  function swapInResults() {
+    // The page itself, rendered by the server now that the upload is finished.
+    return fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.text();
+      })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var fresh = doc.querySelector("[data-upload-page]");
+        var current = document.querySelector("[data-upload-page]");
+        if (!fresh || !current) throw new Error("no upload page in the response");
+        current.replaceWith(fresh);
+        document.title = doc.title;
+      })
+      .catch(function () {
+        window.location.reload();
+      });
+  }
+
+  function start() {
+    var root = document.querySelector("[data-upload-page]");
+    if (!root || root.getAttribute("data-finished") === "true") return;
+    var url = root.getAttribute("data-status-url");
+    var failures = 0;
+
+    function poll() {
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" }, cache: "no-store" })
+        .then(function (response) {
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.json();
+        })
+        .then(function (data) {
+          failures = 0;
+          render(root, data);
+          if (data.finished) return swapInResults();
+          window.setTimeout(poll, INTERVAL_MS);
+        })
+        .catch(function () {
+          // A blip (server restart, network): back off, and give up after a minute of failures.
+          failures += 1;
+          if (failures < 30) window.setTimeout(poll, INTERVAL_MS * Math.min(failures + 1, 4));
+        });
+    }
+
+    window.setTimeout(poll, INTERVAL_MS);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
