@@ -13,4 +13,11 @@ worker=$!
 trap 'kill $worker 2>/dev/null || true; wait $worker 2>/dev/null || true' EXIT INT TERM
 echo "worker: Celery (log in .run/celery.log)"
 echo "site:   http://127.0.0.1:$PORT/   (admin: http://127.0.0.1:$PORT/admin/, API docs: /api/docs/)"
-.venv/bin/python manage.py runserver "127.0.0.1:$PORT"
+if [ "${DEV_SERVER:-0}" = 1 ]; then
+  # Auto-reload while editing code.
+  .venv/bin/python manage.py runserver "127.0.0.1:$PORT"
+else
+  # Several processes so one slow request does not hold up the others; static files via WhiteNoise.
+  .venv/bin/gunicorn artsite.wsgi:application --bind "127.0.0.1:$PORT" --workers "${WEB_WORKERS:-3}" \
+    --access-logfile "$ROOT/.run/access.log" --error-logfile - --log-level warning
+fi

@@ -8,6 +8,7 @@ bash scripts/venv.sh
 bash scripts/services.sh start
 PY=.venv/bin/python
 $PY manage.py migrate --noinput -v 0
+$PY manage.py collectstatic --noinput -v 0
 $PY manage.py ensure_demo_admin
 if [ "$($PY manage.py shell -c 'from gallery.models import Artwork; print(Artwork.objects.exists())')" = "False" ]; then
   echo "catalogue: importing the demo catalogue (demo/catalogue)"
