@@ -1,0 +1,95 @@
+"""The shipped style model on real paintings, and how it is loaded."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.conf import settings
+
+from gallery.styles import STYLE_DESCRIPTIONS
+from recommender.ml.preprocess import load_batch
+from recommender.ml.style_model import StyleModel
+
+ROOT = Path(settings.BASE_DIR)
+
+
+def _demo_rows() -> list[dict[str, str]]:
+    import csv
+
+    with (settings.DEMO_CATALOGUE_DIR / "catalogue.csv").open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_classes_are_the_catalogue_styles(style_model) -> None:
+    assert sorted(style_model.classes) == sorted(STYLE_DESCRIPTIONS)
+    assert style_model.version
+
+
+def test_predict_and_embed_on_real_paintings(style_model) -> None:
+    rows = _demo_rows()[:6]
+    images = load_batch(settings.DEMO_CATALOGUE_DIR / r["file"] for r in rows)
+    probs, embeddings = style_model.predict_and_embed(images)
+
+    assert probs.shape == (6, len(style_model.classes))
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-4)
+    assert embeddings.shape == (6, 1280)
+    np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-4)
+    # Batch and single-image paths agree (same traced function, any batch size).
+    single = style_model.predict(images[:1])
+    np.testing.assert_allclose(single[0], probs[0], atol=1e-4)
+
+
+def test_unseen_demo_paintings_mostly_right(style_model) -> None:
+    """Demo paintings from the model's held-out test split: the style is in the top 3 for most."""
+    split_file = style_model.artifact_dir / "split.json"
+    test_ids = set(json.loads(split_file.read_text())["test"]) if split_file.exists() else set()
+    rows = [r for r in _demo_rows() if r["id"] in test_ids]
+    if len(rows) < 10:
+        pytest.skip("the installed model is the untrained test model (no held-out demo paintings)")
+    probs = style_model.predict(load_batch(settings.DEMO_CATALOGUE_DIR / r["file"] for r in rows))
+    top3 = np.argsort(-probs, axis=1)[:, :3]
+    hits = [style_model.classes.index(r["style"]) in top3[i] for i, r in enumerate(rows)]
+    assert np.mean(hits) >= 0.7, f"top-3 {np.mean(hits):.2f} on {len(rows)} held-out demo paintings"
+
+
+def test_load_is_lazy_and_happens_once_across_threads(style_model) -> None:
+    model = StyleModel(style_model.artifact_dir)
+    assert model._forward is None  # constructing does not load
+    threads = [threading.Thread(target=model.load) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    forward = model._forward
+    model.load()
+    assert forward is not None and model._forward is forward
+
+
+def test_missing_artifact_is_a_clear_error(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match="no style model"):
+        StyleModel(tmp_path).load()
+
+
+def test_web_process_never_imports_tensorflow() -> None:
+    """Serving stored results must not pull TensorFlow into the web process."""
+    code = (
+        "import sys, django; django.setup();"
+        "import artsite.urls, gallery.views, gallery.api.views, gallery.admin, gallery.services, gallery.tasks;"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "artsite.settings.test"},
+        check=True,
+    )
+    assert out.stdout.split() == ["False", "False"]
