@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import shutil
+from collections import Counter
+
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 
@@ -53,31 +58,23 @@ def style_model(tmp_path_factory):
 
 
 @pytest.fixture
-def demo_catalogue(transactional_db, graph_clean, style_model):
+def demo_catalogue(transactional_db, graph_clean, style_model, tmp_path) -> list[dict[str, str]]:
     """Two demo paintings per style imported (PostgreSQL + Neo4j) and embedded with the style model."""
-    import csv
-    import shutil
-
-    from django.conf import settings
-
     from gallery.services import catalogue_import
     from recommender.embeddings import catalogue_embed
 
     src = settings.DEMO_CATALOGUE_DIR
     with (src / "catalogue.csv").open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        fields, rows = reader.fieldnames, list(reader)
-    seen: dict[str, int] = {}
+        fields, rows = list(reader.fieldnames or []), list(reader)
+    per_style: Counter[str] = Counter()
     picked = []
     for row in rows:
-        if seen.get(row["style"], 0) < 2:
-            seen[row["style"]] = seen.get(row["style"], 0) + 1
+        if per_style[row["style"]] < 2:
+            per_style[row["style"]] += 1
             picked.append(row)
-    import tempfile
-    from pathlib import Path
-
-    directory = Path(tempfile.mkdtemp(prefix="catalogue-slice-"))
-    (directory / "images").mkdir()
+    directory = tmp_path / "catalogue-slice"
+    (directory / "images").mkdir(parents=True)
     for row in picked:
         shutil.copy(src / row["file"], directory / row["file"])
     with (directory / "catalogue.csv").open("w", newline="", encoding="utf-8") as handle:
@@ -88,7 +85,6 @@ def demo_catalogue(transactional_db, graph_clean, style_model):
     shutil.copy(src / "influences.csv", directory / "influences.csv")
     catalogue_import(directory=directory)
     catalogue_embed(model=style_model, batch=16)
-    shutil.rmtree(directory)
     return picked
 
 
