@@ -23,6 +23,7 @@ run: setup
 	@bash scripts/run.sh
 
 test: venv services
+	@bash scripts/system-deps.sh --with-browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv

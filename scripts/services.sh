@@ -15,10 +15,7 @@ mkdir -p -m 700 "$XDG_RUNTIME_DIR"
 redis_running() { [ -f "$RUN/redis.pid" ] && kill -0 "$(cat "$RUN/redis.pid")" 2>/dev/null; }
 
 start_redis() {
-  if ! command -v redis-server >/dev/null; then
-    echo "redis: installing redis-server from Debian"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) >/dev/null
-  fi
+  bash "$ROOT/scripts/system-deps.sh"
   if ! redis_running; then
     # No persistence: the broker only carries task ids; results live in PostgreSQL.
     redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --daemonize yes \
