@@ -1,0 +1,1 @@
+"""Machine-learning models of the recommender (TensorFlow is imported lazily, only inside load())."""

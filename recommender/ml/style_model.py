@@ -1,0 +1,206 @@
+"""The art-style classifier: one class, lazy lock-guarded load, one forward pass for probs + embedding.
+
+An artefact directory holds ``model.keras`` (input: float32 RGB 0..255, 224x224; outputs:
+``probs`` (N, n_classes) and ``embedding`` (N, 1280), L2-normalised avg-pool features of the same
+fine-tuned network), ``classes.json`` and ``model_card.json``. TensorFlow is imported inside
+:meth:`StyleModel.load` only, so importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from recommender.ml.preprocess import IMAGE_SIZE, ImageSource, load_batch
+
+EMBEDDING_DIM = 1280
+ARTIFACTS_ROOT = Path(__file__).resolve().parents[1] / "artifacts" / "style"
+DEFAULT_ARTIFACT_DIR = ARTIFACTS_ROOT / "current"
+CURRENT_FILE_NAME = "CURRENT"
+MODEL_FILE_NAME = "model.keras"
+
+
+def resolve_artifact_dir(path: str | Path) -> Path:
+    """Turn a configured path into a concrete artefact directory.
+
+    Accepts an artefact directory itself, a root holding a ``CURRENT`` file (naming the active
+    version), or ``<root>/current``, which is resolved through ``<root>/CURRENT`` (a text file is
+    more portable than a symlink).
+    """
+    path = Path(path)
+    if (path / MODEL_FILE_NAME).is_file():
+        return path
+    for root in (path, path.parent):
+        current = root / CURRENT_FILE_NAME
+        if current.is_file() and (root == path or path.name == "current"):
+            return root / current.read_text(encoding="utf-8").strip()
+    return path
+
+
+class StyleModel:
+    """Style classifier + embedder loaded from one artefact directory."""
+
+    def __init__(self, artifact_dir: str | Path) -> None:
+        self.artifact_dir = resolve_artifact_dir(artifact_dir)
+        self._lock = threading.Lock()
+        self._loaded = False
+        self._classes: list[str] = []
+        self._card: dict[str, Any] = {}
+        self._forward: Any = None  # tf.function: (N,224,224,3) float32 -> (probs, embeddings)
+
+    # -- loading -----------------------------------------------------------------------------
+    def load(self) -> StyleModel:
+        """Load the Keras model once per instance (thread-safe); later calls return at once."""
+        if self._loaded:
+            return self
+        with self._lock:
+            if self._loaded:
+                return self
+            import keras
+            import tensorflow as tf
+
+            model_path = self.artifact_dir / MODEL_FILE_NAME
+            if not model_path.is_file():
+                raise FileNotFoundError(f"no style model at {model_path}")
+            model = keras.models.load_model(model_path, compile=False)
+            classes = json.loads((self.artifact_dir / "classes.json").read_text(encoding="utf-8"))
+            card_path = self.artifact_dir / "model_card.json"
+            card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
+
+            @tf.function(
+                input_signature=[tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE, 3], tf.float32, name="images")],
+                reduce_retracing=True,
+            )
+            def forward(images: Any) -> tuple[Any, Any]:
+                probs, embeddings = model(images, training=False)
+                return probs, embeddings
+
+            self._model = model
+            self._classes = list(classes)
+            self._card = card
+            self._forward = forward
+            self._loaded = True
+        return self
+
+    # -- metadata ----------------------------------------------------------------------------
+    @property
+    def version(self) -> str:
+        """Artefact version, e.g. ``style-effnetlite0-20261125-1130``."""
+        if not self._card:
+            card_path = self.artifact_dir / "model_card.json"
+            if card_path.is_file():
+                self._card = json.loads(card_path.read_text(encoding="utf-8"))
+        return str(self._card.get("version", self.artifact_dir.name))
+
+    @property
+    def classes(self) -> list[str]:
+        """Class names, in the order of the probability columns."""
+        if not self._classes:
+            path = self.artifact_dir / "classes.json"
+            self._classes = list(json.loads(path.read_text(encoding="utf-8")))
+        return list(self._classes)
+
+    @property
+    def model_card(self) -> dict[str, Any]:
+        """The artefact's model card (metrics, data counts, hyper-parameters)."""
+        self.version  # noqa: B018 - fills the card lazily
+        return dict(self._card)
+
+    # -- inference ---------------------------------------------------------------------------
+    def predict_and_embed(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One forward pass over float32 (N,224,224,3) RGB 0..255 images.
+
+        Returns ``(probs, embeddings)``: (N, n_classes) class probabilities and (N, 1280) float32
+        L2-normalised embeddings.
+        """
+        self.load()
+        batch = np.asarray(images, dtype=np.float32)
+        if batch.ndim == 3:
+            batch = batch[None]
+        if batch.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE, 3):
+            raise ValueError(f"expected (N, {IMAGE_SIZE}, {IMAGE_SIZE}, 3), got {batch.shape}")
+        if batch.shape[0] == 0:
+            return (
+                np.zeros((0, len(self._classes)), np.float32),
+                np.zeros((0, EMBEDDING_DIM), np.float32),
+            )
+        probs, embeddings = self._forward(batch)
+        return probs.numpy().astype(np.float32), embeddings.numpy().astype(np.float32)
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """Class probabilities, (N, n_classes)."""
+        return self.predict_and_embed(images)[0]
+
+    def embed(self, images: np.ndarray) -> np.ndarray:
+        """L2-normalised 1280-d embeddings, (N, 1280) float32."""
+        return self.predict_and_embed(images)[1]
+
+    def predict_and_embed_files(
+        self, sources: Sequence[ImageSource], batch_size: int = 32, workers: int = 2
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Decode + preprocess + predict many images; JPEG decoding of the next batches runs in
+        a thread pool while the current batch is on the model (PIL releases the GIL)."""
+        self.load()
+        chunks = [sources[i : i + batch_size] for i in range(0, len(sources), batch_size)]
+        if not chunks:
+            return self.predict_and_embed(np.zeros((0, IMAGE_SIZE, IMAGE_SIZE, 3), np.float32))
+        probs: list[np.ndarray] = []
+        embeddings: list[np.ndarray] = []
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            pending = [pool.submit(load_batch, c) for c in chunks[:2]]
+            for i in range(len(chunks)):
+                batch = pending[i].result()
+                if i + 2 < len(chunks):
+                    pending.append(pool.submit(load_batch, chunks[i + 2]))
+                p, e = self.predict_and_embed(batch)
+                probs.append(p)
+                embeddings.append(e)
+        return np.concatenate(probs), np.concatenate(embeddings)
+
+    def warmup(self) -> None:
+        """Load and trace the forward function so the first real request pays nothing extra."""
+        self.predict_and_embed(np.zeros((1, IMAGE_SIZE, IMAGE_SIZE, 3), np.float32))
+
+
+# -- registry ----------------------------------------------------------------------------------
+_registry_lock = threading.Lock()
+_style_model: StyleModel | None = None
+
+
+def _configured_artifact_dir() -> Path:
+    """``settings.STYLE_MODEL_DIR`` when Django settings are available, else the committed one."""
+    try:
+        from django.conf import settings
+        from django.core.exceptions import ImproperlyConfigured
+    except ImportError:  # training scripts may run without Django installed
+        return DEFAULT_ARTIFACT_DIR
+    try:
+        configured = getattr(settings, "STYLE_MODEL_DIR", None)
+    except ImproperlyConfigured:  # DJANGO_SETTINGS_MODULE unset: plain scripts
+        configured = None
+    return Path(configured) if configured else DEFAULT_ARTIFACT_DIR
+
+
+def get_style_model() -> StyleModel:
+    """The process-wide StyleModel (built from ``settings.STYLE_MODEL_DIR`` or the committed one).
+
+    Not loaded yet: call ``.load()``/``.warmup()`` or just ``.predict*()``.
+    """
+    global _style_model
+    with _registry_lock:
+        if _style_model is None:
+            _style_model = StyleModel(_configured_artifact_dir())
+        return _style_model
+
+
+def set_style_model(model: StyleModel | None) -> None:
+    """Replace the process-wide model (tests inject a tiny artefact); ``None`` resets it."""
+    global _style_model
+    with _registry_lock:
+        _style_model = model
