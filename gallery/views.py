@@ -16,6 +16,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
@@ -244,15 +245,45 @@ def _painter_named(upload: Upload) -> bool:
     return hint.casefold() == painter.name.casefold() or slugify(hint) == painter.slug
 
 
+class UploadResults:
+    """The results part of an upload page, computed on first use only.
+
+    A finished upload never changes until it is re-run (which bumps `updated_at`), so the page caches
+    the rendered results per (upload, updated_at); on a cache hit none of these queries run.
+    """
+
+    def __init__(self, upload: Upload) -> None:
+        self.upload = upload
+
+    @cached_property
+    def predictions(self) -> list:
+        predictions = list(self.upload.predictions.select_related("style").order_by("rank")[:TOP_STYLES_SHOWN])
+        for prediction in predictions:
+            prediction.percent = prediction.probability * 100
+        return predictions
+
+    @cached_property
+    def top_style(self):
+        return self.predictions[0].style if self.predictions else None
+
+    @cached_property
+    def famous_painters(self) -> list:
+        return list(selectors.style_famous_painters(style=self.top_style)) if self.top_style else []
+
+    @cached_property
+    def matches(self) -> list:
+        return list(
+            self.upload.matches.select_related("artwork__artist", "artwork__style")
+            .defer("artwork__embedding")
+            .order_by("rank")
+        )
+
+
 @login_required
 @require_GET
 def upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Live status while the pipeline runs; the style prediction and similar works once it is done."""
-    upload = _upload_or_404(request, pk)
-    predictions = list(upload.predictions.all()[:TOP_STYLES_SHOWN])
-    for prediction in predictions:
-        prediction.percent = prediction.probability * 100
-    top_style = predictions[0].style if predictions else None
+    upload = _upload_or_404(request, pk, with_results=False)
     return render(
         request,
         "gallery/upload_detail.html",
@@ -260,10 +291,7 @@ def upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "upload": upload,
             "status": _status_payload(upload),
             "steps": _pipeline_steps(upload),
-            "predictions": predictions,
-            "top_style": top_style,
-            "famous_painters": selectors.style_famous_painters(style=top_style) if top_style else [],
-            "matches": upload.matches.all(),
+            "results": UploadResults(upload),
             "painter_named": _painter_named(upload),
         },
     )

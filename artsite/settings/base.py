@@ -163,6 +163,18 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# --- Cache (Redis): rendered results of finished uploads, sessions ------------------------------
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ.get("CACHE_URL", f"redis://127.0.0.1:{env_int('REDIS_PORT', 6390)}/2"),
+        "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "artsite"),
+        "TIMEOUT": 24 * 3600,
+    }
+}
+# Sessions in the cache, written through to the database: a lost cache never signs anyone out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
 # --- Media and static files (django-storages) -------------------------------------------------
 MEDIA_ROOT = Path(os.environ.get("ARTSITE_MEDIA_ROOT", BASE_DIR / "media"))
 MEDIA_URL = "/media/"

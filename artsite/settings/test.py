@@ -19,3 +19,5 @@ DATABASES["default"]["TEST"] = {"NAME": os.environ.get("ARTSITE_TEST_DB", "test_
 # Each test run consumes its own Celery queue on the shared Redis: another run's worker never takes
 # this run's tasks (and fails them against its own database).
 CELERY_TASK_DEFAULT_QUEUE = f"artsite-test-{uuid.uuid4().hex[:12]}"
+# Parallel runs share Redis: cached fragments are keyed by upload id, which restarts in every test database.
+CACHES["default"]["KEY_PREFIX"] = f"artsite-test-{uuid.uuid4().hex[:12]}"  # noqa: F405
