@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from .models import Artist, Artwork, Influence, Style
+from .models import Artist, Artwork, Influence, Prediction, Style, Upload
 
 
 def artwork_list(*, style: str | None = None, artist: str | None = None, q: str | None = None) -> QuerySet[Artwork]:
@@ -126,3 +126,14 @@ def catalogue_counts() -> dict[str, int]:
         "artists": Artist.objects.filter(artworks__isnull=False).distinct().count(),
         "styles": Style.objects.count(),
     }
+
+
+def upload_history(*, owner) -> QuerySet[Upload]:
+    """The owner's uploads, newest first, each with only its top prediction (`top_predictions`)."""
+    top = Prediction.objects.filter(rank=1).select_related("style")
+    return (
+        Upload.objects.filter(owner=owner)
+        .defer("embedding", "error", "source_url")
+        .prefetch_related(Prefetch("predictions", queryset=top, to_attr="top_predictions"))
+        .order_by("-created_at", "-id")
+    )

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from recommender.ranking import similar_works  # pgvector + Neo4j only; no TensorFlow in the web process
 
 from . import selectors, services
-from .api.selectors import upload_get, upload_list
+from .api.selectors import upload_get
 from .forms import ArtistSearchForm, ArtworkFilterForm, SignUpForm, UploadForm
 from .images import MAX_SIDE, ImageRejected, human_size
 from .models import Upload
@@ -309,7 +309,7 @@ def upload_status(request: HttpRequest, pk: int) -> JsonResponse:
 @require_GET
 def history(request: HttpRequest) -> HttpResponse:
     """The person's uploads, newest first, with their top style and status."""
-    page = _page(request, upload_list(owner=request.user), UPLOADS_PER_PAGE)
+    page = _page(request, selectors.upload_history(owner=request.user), UPLOADS_PER_PAGE)
     return render(request, "gallery/history.html", {"page_obj": page})
 
 

@@ -18,6 +18,6 @@ if [ "${DEV_SERVER:-0}" = 1 ]; then
   .venv/bin/python manage.py runserver "127.0.0.1:$PORT"
 else
   # Several processes so one slow request does not hold up the others; static files via WhiteNoise.
-  .venv/bin/gunicorn artsite.wsgi:application --bind "127.0.0.1:$PORT" --workers "${WEB_WORKERS:-3}" \
-    --access-logfile "$ROOT/.run/access.log" --error-logfile - --log-level warning
+  .venv/bin/gunicorn artsite.wsgi:application --bind "127.0.0.1:$PORT" --workers "${WEB_WORKERS:-2}" --worker-class gthread --threads "${WEB_THREADS:-4}" --keep-alive 5 \
+    --access-logfile "${ACCESS_LOG:-/dev/null}" --error-logfile - --log-level warning
 fi
