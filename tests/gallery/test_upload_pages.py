@@ -254,7 +254,7 @@ def test_finished_upload_shows_chart_description_painters_and_similar_grid(
     # A finished upload's results are rendered once and then served from the cache, unchanged.
     with django_assert_max_num_queries(5):
         again = client.get(reverse("gallery:upload_detail", args=[upload.pk]))
-    section = html[html.index('data-prediction'):]  # the CSRF token in the nav differs per response
+    section = html[html.index("data-prediction") :]  # the CSRF token in the nav differs per response
     assert again.content.decode().endswith(section)
 
 
