@@ -7,8 +7,8 @@
     - P is Q: `same_painter` (related, but less than a direct influence, so the list is not
       only Q's own works);
     - P and Q joined by INFLUENCED_BY edges (either direction) within `max_hops`: 1 / path length;
-    - both known to the graph but not joined: −`unconnected_penalty`;
-    - P or Q unknown (anonymous work, no query painter, painter absent from the graph): 0.
+    - not joined within `max_hops` (every catalogue painter is a graph node): −`unconnected_penalty`;
+    - the work is anonymous, or there is no query painter: 0.
 * The repeat penalty is applied greedily while building the list: one painter does not fill it.
 
 The query painter is the artwork's own, the one a user names, or else inferred from the visual

@@ -1,0 +1,344 @@
+"""Offline retrieval evaluation of embeddings, with and without influence re-ranking.
+
+Plain numpy on feature matrices; no database. The catalogue part (train + val of the style split)
+is searched with the query part (test split, paintings no model trained on) by exact cosine
+similarity. Reported per feature set:
+
+* precision@k of the same style, over every query;
+* precision@k of the same painter, over the queries with a known painter (neighbours without a
+  painter count as misses);
+* both again after :func:`recommender.ranking.rerank` with :class:`~recommender.ranking.RankingConfig`
+  defaults: ``config.candidates`` visual neighbours re-ranked to ``k``. The query painter is the
+  query painting's own (as on an artwork's "similar" page); without one the influence scores are
+  empty and only the repeat penalty acts, as in ``similar_works``.
+
+Influence distances. In production ``ranking.influence_scores`` asks Neo4j
+(``graph.shortest_paths``: shortest ``INFLUENCED_BY`` path ignoring direction, at most
+``max_hops``). Here the same distances come from a breadth-first search over ``influences.csv``
+held in memory (:class:`InfluenceGraph`), and :func:`influence_scores_offline` turns them into
+scores with the same rules as ``influence_scores``. The two must agree; :func:`self_check` tests
+the offline rules against the formulas and against ``ranking.influence_scores`` itself (with its
+Neo4j call replaced by the offline search), and ``bench/evaluate.py --check-neo4j`` compares the
+BFS lengths with Neo4j when the graph is loaded.
+
+``recommender.ranking`` imports the Django models, so the functions that re-rank need Django set
+up (``django.setup()``); nothing here queries the database.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+# ---------------------------------------------------------------------------------------------
+# Split
+# ---------------------------------------------------------------------------------------------
+def load_split(data_dir: Path, style_artifact: Path | None = None, seed: int = 42) -> tuple[dict[str, list[str]], str]:
+    """The style model's train/val/test painting ids, and where they came from.
+
+    From the style artefact's ``split.json`` (default: the committed one named by
+    ``recommender/artifacts/style/CURRENT``) when it lists ids; otherwise the same default split
+    recomputed with :func:`recommender.training.make_split` (same seed and fractions).
+    """
+    from recommender.ml.style_model import ARTIFACTS_ROOT as STYLE_ROOT
+    from recommender.ml.style_model import resolve_artifact_dir
+    from recommender.training import make_split, read_catalogue
+
+    split_file = resolve_artifact_dir(style_artifact or STYLE_ROOT / "current") / "split.json"
+    if split_file.is_file():
+        split = json.loads(split_file.read_text(encoding="utf-8"))
+        if split.get("train"):
+            return {part: list(split[part]) for part in ("train", "val", "test")}, str(split_file)
+    return make_split(read_catalogue(data_dir), seed=seed), f"make_split(seed={seed})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Influence graph (offline stand-in for recommender.graph.shortest_paths)
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class InfluenceGraph:
+    """Painters joined by influence edges; ``edges`` holds (artist, influenced_by) name pairs."""
+
+    edges: set[tuple[str, str]] = field(default_factory=set)
+    neighbours: dict[str, set[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_edges(cls, edges: Iterable[tuple[str, str]]) -> InfluenceGraph:
+        g = cls()
+        for artist, influencer in edges:
+            if not artist or not influencer or artist == influencer:
+                continue  # the importer skips these too (Influence has a not-self constraint)
+            g.edges.add((artist, influencer))
+            g.neighbours.setdefault(artist, set()).add(influencer)
+            g.neighbours.setdefault(influencer, set()).add(artist)
+        return g
+
+    @classmethod
+    def from_csv(cls, path: Path) -> InfluenceGraph:
+        """``influences.csv`` (``artist,influenced_by,source``) of the catalogue."""
+        with open(path, newline="", encoding="utf-8") as fh:
+            return cls.from_edges((r["artist"].strip(), r["influenced_by"].strip()) for r in csv.DictReader(fh))
+
+    def shortest_paths(self, source: str, max_hops: int) -> dict[str, list[str]]:
+        """Undirected BFS: painter -> node names of one shortest path from ``source`` (≤ max_hops).
+
+        Like ``graph.shortest_paths``: the source itself and unreachable painters are absent.
+        """
+        parent: dict[str, str | None] = {source: None}
+        depth = {source: 0}
+        queue = deque([source] if source in self.neighbours else [])
+        while queue:
+            node = queue.popleft()
+            if depth[node] == max_hops:
+                continue
+            for nxt in sorted(self.neighbours[node]):  # sorted: deterministic choice among equal paths
+                if nxt not in parent:
+                    parent[nxt], depth[nxt] = node, depth[node] + 1
+                    queue.append(nxt)
+        paths: dict[str, list[str]] = {}
+        for target in depth:
+            if target == source:
+                continue
+            names, node = [], target
+            while node is not None:
+                names.append(node)
+                node = parent[node]
+            paths[target] = names[::-1]
+        return paths
+
+    def describe(self, names: Sequence[str]) -> list[str]:
+        """Same wording as ``graph.InfluencePath.describe``."""
+        out = [names[0]]
+        for a, b in itertools.pairwise(names):
+            out += ["influenced by" if (a, b) in self.edges else "influenced", b]
+        return out
+
+
+def influence_scores_offline(
+    query_painter: str,
+    candidate_painters: Sequence[str],
+    graph: InfluenceGraph,
+    config: Any,
+    *,
+    paths_cache: dict[str, dict[str, list[str]]] | None = None,
+) -> tuple[dict[int, float], dict[int, list[str]]]:
+    """Scores keyed by candidate position, with the rules of ``ranking.influence_scores``.
+
+    ``""`` = unknown painter. No query painter: no scores. Candidate without a painter: 0.
+    Same painter: ``same_painter``. Joined within ``max_hops``: 1 / path length. Anything else with
+    a painter (not joined, or absent from the graph): ``-unconnected_penalty``.
+    """
+    scores: dict[int, float] = {}
+    paths: dict[int, list[str]] = {}
+    if not query_painter:
+        return scores, paths
+    if paths_cache is not None and query_painter in paths_cache:
+        found = paths_cache[query_painter]
+    else:
+        found = graph.shortest_paths(query_painter, config.max_hops)
+        if paths_cache is not None:
+            paths_cache[query_painter] = found
+    for i, painter in enumerate(candidate_painters):
+        if not painter:
+            scores[i] = 0.0
+        elif painter == query_painter:
+            scores[i] = config.same_painter
+            paths[i] = [painter]
+        elif painter in found:
+            scores[i] = 1.0 / (len(found[painter]) - 1)
+            paths[i] = graph.describe(found[painter])
+        else:
+            scores[i] = -config.unconnected_penalty
+    return scores, paths
+
+
+# ---------------------------------------------------------------------------------------------
+# Retrieval
+# ---------------------------------------------------------------------------------------------
+def l2_normalise(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def cosine_top_k(queries: np.ndarray, catalogue: np.ndarray, k: int, chunk: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """Exact cosine search: (indices, similarities), each (n_queries, k), best first."""
+    q, c = l2_normalise(queries), l2_normalise(catalogue)
+    k = min(k, len(c))
+    idx = np.zeros((len(q), k), np.int64)
+    sim = np.zeros((len(q), k), np.float32)
+    for s in range(0, len(q), chunk):
+        block = q[s : s + chunk] @ c.T
+        part = np.argpartition(-block, k - 1, axis=1)[:, :k]
+        vals = np.take_along_axis(block, part, axis=1)
+        order = np.argsort(-vals, axis=1, kind="stable")
+        idx[s : s + chunk] = np.take_along_axis(part, order, axis=1)
+        sim[s : s + chunk] = np.take_along_axis(vals, order, axis=1)
+    return idx, sim
+
+
+@dataclass(frozen=True)
+class _Work:
+    id: int
+    artist_id: int | None
+
+
+@dataclass(frozen=True)
+class _Hit:
+    """What ``rerank`` needs of a ``search.Neighbour``: ``.artwork.id/.artist_id``, ``.similarity``."""
+
+    artwork: _Work
+    similarity: float
+
+
+@dataclass
+class RetrievalResult:
+    k: int
+    n_queries: int
+    n_painter_queries: int
+    style_precision: float
+    painter_precision: float
+    style_precision_reranked: float
+    painter_precision_reranked: float
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, float | int]:
+        return dict(self.__dict__)
+
+
+def evaluate_retrieval(
+    catalogue_features: np.ndarray,
+    catalogue_styles: Sequence[str],
+    catalogue_painters: Sequence[str],
+    query_features: np.ndarray,
+    query_styles: Sequence[str],
+    query_painters: Sequence[str],
+    graph: InfluenceGraph,
+    *,
+    k: int = 10,
+    config: Any = None,
+) -> RetrievalResult:
+    """Precision@k of same style / same painter, plain visual order and influence re-ranked.
+
+    Painters are names, ``""`` when unknown. Needs Django set up (``recommender.ranking``).
+    """
+    import time
+
+    from recommender.ranking import RankingConfig, rerank
+
+    t0 = time.perf_counter()
+    config = config or RankingConfig()
+    cat_styles = np.asarray(catalogue_styles)
+    cat_painters = np.asarray(catalogue_painters)
+    q_styles = np.asarray(query_styles)
+    q_painters = np.asarray(query_painters)
+    # Painter ids start at 1: rerank treats a falsy artist_id as "anonymous".
+    painter_ids = {name: i + 1 for i, name in enumerate(sorted(set(cat_painters.tolist()) - {""}))}
+    works = [_Work(i, painter_ids.get(p)) for i, p in enumerate(cat_painters.tolist())]
+
+    n_cand = max(config.candidates, k)
+    idx, sim = cosine_top_k(query_features, catalogue_features, n_cand)
+    plain = idx[:, :k]
+    style_hits = cat_styles[plain] == q_styles[:, None]
+    known = q_painters != ""
+    painter_hits = cat_painters[plain] == q_painters[:, None]
+
+    reranked = np.zeros((len(idx), k), np.int64)
+    paths_cache: dict[str, dict[str, list[str]]] = {}
+    for qi in range(len(idx)):
+        cand = idx[qi]
+        hits = [_Hit(works[j], float(s)) for j, s in zip(cand, sim[qi], strict=True)]
+        pos_scores, _ = influence_scores_offline(
+            str(q_painters[qi]), [str(cat_painters[j]) for j in cand], graph, config, paths_cache=paths_cache
+        )
+        scores = {int(cand[pos]): v for pos, v in pos_scores.items()}  # keyed by artwork id, as in ranking
+        chosen = rerank(hits, query_artist=None, k=k, config=config, scores=scores, paths={})
+        reranked[qi, : len(chosen)] = [m.artwork.id for m in chosen]
+    style_rr = cat_styles[reranked] == q_styles[:, None]
+    painter_rr = cat_painters[reranked] == q_painters[:, None]
+
+    def mean(x: np.ndarray) -> float:
+        return float(x.mean()) if x.size else float("nan")
+
+    return RetrievalResult(
+        k=k,
+        n_queries=len(idx),
+        n_painter_queries=int(known.sum()),
+        style_precision=mean(style_hits),
+        painter_precision=mean(painter_hits[known]),
+        style_precision_reranked=mean(style_rr),
+        painter_precision_reranked=mean(painter_rr[known]),
+        seconds=time.perf_counter() - t0,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Self-check
+# ---------------------------------------------------------------------------------------------
+def self_check() -> None:
+    """Check the offline influence scores against the formulas and ``ranking.influence_scores``.
+
+    Toy graph: A ← B ← C ← D ← E ← F (a chain, edges in the influenced-by direction), X ← Y apart,
+    Z known to the catalogue but absent from the graph. Raises AssertionError on a mismatch.
+    """
+    from types import SimpleNamespace
+    from unittest import mock
+
+    from recommender import graph as graph_module
+    from recommender import ranking
+    from recommender.ranking import RankingConfig
+
+    config = RankingConfig()
+    chain = ["A", "B", "C", "D", "E", "F"]
+    g = InfluenceGraph.from_edges([*itertools.pairwise(chain), ("Y", "X"), ("Q", "Q")])
+    assert ("Q", "Q") not in g.edges, "self-loops are dropped"
+    painters = ["A", "B", "C", "D", "E", "F", "X", "Z", ""]
+    expected = {
+        0: config.same_painter,  # same painter
+        1: 1.0,  # 1 hop
+        2: 1 / 2,
+        3: 1 / 3,
+        4: 1 / 4,  # max_hops = 4
+        5: -config.unconnected_penalty,  # 5 hops > max_hops
+        6: -config.unconnected_penalty,  # other component
+        7: -config.unconnected_penalty,  # painter not in the graph
+        8: 0.0,  # anonymous work
+    }
+    assert config.max_hops == 4, "the toy expectations assume max_hops = 4"
+    scores, paths = influence_scores_offline("A", painters, g, config)
+    assert scores == expected, f"offline scores {scores} != formulas {expected}"
+    assert paths[2] == ["A", "influenced by", "B", "influenced by", "C"], paths[2]
+    assert influence_scores_offline("", painters, g, config) == ({}, {}), "no query painter: no scores"
+    assert g.describe(["B", "A"]) == ["B", "influenced", "A"]
+
+    # The production function, with Neo4j replaced by the offline search, must give the same scores.
+    artists = {name: SimpleNamespace(id=i + 1, slug=name, name=name) for i, name in enumerate(painters) if name}
+    neighbours = [
+        SimpleNamespace(
+            artwork=SimpleNamespace(id=100 + i, artist=artists.get(p), artist_id=artists[p].id if p else None),
+            similarity=0.5,
+        )
+        for i, p in enumerate(painters)
+    ]
+
+    def offline_shortest_paths(source_key: str, target_keys: Iterable[str], max_hops: int = 4) -> dict:
+        found = g.shortest_paths(source_key, max_hops)
+        out = {}
+        for key in set(target_keys) & set(found):
+            names = found[key]
+            steps = [(a, b) in g.edges for a, b in itertools.pairwise(names)]
+            out[key] = graph_module.InfluencePath(names=names, steps=steps)
+        return out
+
+    with mock.patch.object(graph_module, "shortest_paths", offline_shortest_paths):
+        prod_scores, prod_paths = ranking.influence_scores(artists["A"], neighbours, config)
+    assert prod_scores == {100 + i: v for i, v in expected.items()}, f"ranking.influence_scores: {prod_scores}"
+    assert prod_paths[102] == paths[2], (prod_paths[102], paths[2])
