@@ -38,6 +38,7 @@ def nearest_artworks(
         Artwork.objects.filter(embedding__isnull=False)
         .exclude(id__in=list(exclude_ids))
         .select_related("artist", "style")
+        .defer("embedding")  # 1280 floats per row to parse, and the caller has the distance already
         .annotate(distance=CosineDistance("embedding", list(map(float, vector))))
         .order_by("distance")[:k]
     )
