@@ -10,12 +10,8 @@ PY=.venv/bin/python
 $PY manage.py migrate --noinput -v 0
 $PY manage.py collectstatic --noinput -v 0
 $PY manage.py ensure_demo_admin
-if [ "$($PY manage.py shell -c 'from gallery.models import Artwork; print(Artwork.objects.exists())')" = "False" ]; then
-  echo "catalogue: importing the demo catalogue (demo/catalogue)"
-  $PY manage.py import_catalogue demo/catalogue
-else
-  echo "catalogue: already imported"
-fi
+# The demo catalogue ships in the repository, so this works without ../shared.
+$PY manage.py import_catalogue demo/catalogue --if-empty --verbosity 0
 # Whatever lacks an embedding of the current model (the demo catalogue on a fresh clone) gets one,
 # so similar works appear without a manual step. A no-op when everything is embedded.
 $PY manage.py embed_catalogue

@@ -12,6 +12,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Community Neo4j has one database: tests use their own node label and never touch the demo graph.
 NEO4J_ARTIST_LABEL = "TestArtist"
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="artsite-test-media-"))
+STATIC_ROOT = Path(tempfile.mkdtemp(prefix="artsite-test-static-"))  # WhiteNoise warns when it is missing
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"uploads": "1000/minute"}}  # noqa: F405
 # Parallel runs on one machine (several checkouts, or a developer beside CI) need their own database.

@@ -109,3 +109,11 @@ def test_command_reports_rejections_and_limit(slice_dir: Path, graph_clean, caps
     out, err = capsys.readouterr()
     assert Artwork.objects.count() == 8
     assert "rejected x-missing: missing file" in err
+
+
+def test_if_empty_skips_a_filled_catalogue(slice_dir: Path, graph_clean, capsys) -> None:
+    call_command("import_catalogue", str(slice_dir), "--limit", "2", "--if-empty", verbosity=0)
+    assert Artwork.objects.count() == 2
+    call_command("import_catalogue", str(slice_dir), "--if-empty", verbosity=0)
+    assert Artwork.objects.count() == 2
+    assert "already imported" in capsys.readouterr().out

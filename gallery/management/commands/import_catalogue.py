@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from gallery.models import Artwork
 from gallery.services import catalogue_import
 
 
@@ -13,8 +14,12 @@ class Command(BaseCommand):
         parser.add_argument("directory", type=Path)
         parser.add_argument("--limit", type=int, default=None, help="Import only the first N paintings")
         parser.add_argument("--no-graph", action="store_true", help="Do not write painters to Neo4j")
+        parser.add_argument("--if-empty", action="store_true", help="Do nothing when the catalogue has paintings")
 
-    def handle(self, *args, directory: Path, limit: int | None, no_graph: bool, **options) -> None:
+    def handle(self, *args, directory: Path, limit: int | None, no_graph: bool, if_empty: bool, **options) -> None:
+        if if_empty and Artwork.objects.exists():
+            self.stdout.write(f"catalogue: {Artwork.objects.count()} paintings already imported")
+            return
         if not (directory / "catalogue.csv").is_file():
             raise CommandError(f"{directory} has no catalogue.csv")
         with tqdm(desc="paintings", unit="img", disable=options["verbosity"] == 0) as bar:
