@@ -6,6 +6,7 @@ import csv
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
+from kombu.exceptions import OperationalError as BrokerError
 from PIL import Image, UnidentifiedImageError
 
 from recommender import graph
@@ -322,7 +324,25 @@ def upload_create(*, owner, image_file=None, url: str = "", artist_hint: str = "
 def _enqueue_analysis(upload_id: int) -> None:
     from .tasks import upload_pipeline  # tasks import services; import here to avoid a cycle
 
-    upload_pipeline(upload_id).apply_async()
+    try:
+        upload_pipeline(upload_id).apply_async()
+    except (BrokerError, ConnectionError, OSError):
+        # The upload is saved and stays queued; uploads_requeue_stale() sends it again when a
+        # worker starts, so a broker outage delays the analysis instead of losing it.
+        logger.exception("could not enqueue upload %s; it will be re-queued when a worker starts", upload_id)
+
+
+def uploads_requeue_stale(*, older_than_s: int = 60) -> int:
+    """Queue again every unfinished upload untouched for a while (lost message, dead worker, outage)."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_s)
+    ids = list(
+        Upload.objects.filter(status__in=[Upload.Status.QUEUED, Upload.Status.RUNNING], updated_at__lt=cutoff)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    for upload_id in ids:
+        _enqueue_analysis(upload_id)  # the tasks are idempotent, so a duplicate message is harmless
+    return len(ids)
 
 
 def upload_claim(*, upload_id: int, stage: str, progress: int) -> bool:

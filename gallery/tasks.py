@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from celery import Task, chain, shared_task
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_ready
 from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as BrokerError
 
@@ -76,3 +76,11 @@ def _warm_up_model(**_) -> None:
         get_style_model().warmup()
     except FileNotFoundError:
         logger.exception("no style model found; uploads will fail until one is installed")
+
+
+@worker_ready.connect
+def _requeue_stale_uploads(**_) -> None:
+    """Uploads whose message was lost (broker down at upload time, worker killed) run again."""
+    count = services.uploads_requeue_stale()
+    if count:
+        logger.warning("re-queued %s unfinished uploads", count)

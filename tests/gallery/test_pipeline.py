@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -108,3 +110,24 @@ def test_delete_removes_file_and_results(demo_catalogue, owner) -> None:
     assert not Upload.objects.filter(pk=upload.pk).exists()
     assert Prediction.objects.filter(upload_id=upload.pk).count() == 0
     assert not upload.image.storage.exists(name)
+
+
+def test_broker_down_keeps_the_upload_and_a_worker_requeues_it(demo_catalogue, owner, settings) -> None:
+    from artsite.celery import app
+
+    good_broker = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens: a real connection failure
+    app._after_fork()  # drop the pooled connections to the good broker (what Celery does in a fork)
+    try:
+        upload = services.upload_create(owner=owner, image_file=_painting(demo_catalogue))
+    finally:
+        app.conf.broker_url = good_broker
+        app._after_fork()
+    upload.refresh_from_db()
+    assert upload.status == Upload.Status.QUEUED  # saved, nothing lost, nothing sent
+
+    Upload.objects.filter(pk=upload.pk).update(updated_at=upload.updated_at - timedelta(minutes=5))
+    with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=30):
+        # worker_ready does not fire for the in-thread test worker, so call what it runs.
+        assert services.uploads_requeue_stale() == 1
+        assert _wait(upload.pk).status == Upload.Status.DONE
