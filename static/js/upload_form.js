@@ -20,6 +20,12 @@
 
     function show(file) {
       showError("");
+      // A new choice answers the server's earlier complaint about this field: hide it.
+      var field = zone.closest(".field");
+      if (field && file) {
+        field.classList.remove("field-invalid");
+        field.querySelectorAll("ul.field-errors").forEach(function (list) { list.hidden = true; });
+      }
       if (!file) {
         preview.hidden = true;
         filename.textContent = "";
