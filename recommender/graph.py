@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import re
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -21,8 +22,12 @@ from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable
 GraphUnavailable = (ServiceUnavailable, DriverError, Neo4jError, OSError)
 
 BATCH_SIZE = 1000
+# After a connection failure, calls fail at once for this long instead of each waiting for the
+# connect timeout: pages and tasks fall back to visual ranking without hanging during an outage.
+RETRY_AFTER_S = 30.0
 _driver: Driver | None = None
 _lock = threading.Lock()
+_down_until = 0.0
 
 
 def _label() -> str:
@@ -48,18 +53,27 @@ def get_driver() -> Driver:
 
 
 def close_driver() -> None:
-    global _driver
+    """Close the driver and forget any recent failure (settings may point elsewhere now)."""
+    global _driver, _down_until
     with _lock:
         if _driver is not None:
             _driver.close()
             _driver = None
+        _down_until = 0.0
 
 
 atexit.register(close_driver)
 
 
 def _run(query: str, **params) -> list[dict]:
-    records, _, _ = get_driver().execute_query(query, params, database_=settings.NEO4J_DATABASE)
+    global _down_until
+    if time.monotonic() < _down_until:
+        raise ServiceUnavailable("Neo4j failed moments ago; not retrying yet")
+    try:
+        records, _, _ = get_driver().execute_query(query, params, database_=settings.NEO4J_DATABASE)
+    except (ServiceUnavailable, DriverError, OSError):
+        _down_until = time.monotonic() + RETRY_AFTER_S
+        raise
     return [record.data() for record in records]
 
 

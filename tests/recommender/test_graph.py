@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
+from neo4j.exceptions import ServiceUnavailable
 
 from recommender import graph
 
@@ -59,3 +62,12 @@ def test_delete_influence_and_influences_of(small_graph) -> None:
     graph.delete_influence("seurat", "pissarro")
     assert graph.counts() == (6, 3)
     assert "pissarro" not in graph.shortest_paths("seurat", ["pissarro"])
+
+
+def test_after_a_connection_failure_calls_fail_fast_until_reset(graph_clean, neo4j_down) -> None:
+    with pytest.raises(graph.GraphUnavailable):
+        graph.counts()
+    started = time.monotonic()
+    with pytest.raises(ServiceUnavailable, match="failed moments ago"):
+        graph.counts()
+    assert time.monotonic() - started < 0.1
