@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils.text import slugify
 
 from .models import Artist, Artwork, Influence, Prediction, Style, Upload
 
@@ -137,3 +138,11 @@ def upload_history(*, owner) -> QuerySet[Upload]:
         .prefetch_related(Prefetch("predictions", queryset=top, to_attr="top_predictions"))
         .order_by("-created_at", "-id")
     )
+
+
+def artist_from_hint(hint: str) -> Artist | None:
+    """The painter a person named (by name, any case, or slug), or None when the catalogue lacks them."""
+    hint = hint.strip()
+    if not hint:
+        return None
+    return Artist.objects.filter(Q(name__iexact=hint) | Q(slug=slugify(hint))).first()

@@ -13,7 +13,6 @@ import numpy as np
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 from kombu.exceptions import OperationalError as BrokerError
@@ -21,6 +20,7 @@ from PIL import Image, UnidentifiedImageError
 
 from recommender import graph
 
+from . import selectors
 from .fetch import fetch_image_bytes
 from .images import ImageRejected, normalise_image
 from .models import Artist, Artwork, Genre, Influence, Match, Prediction, Style, Upload
@@ -388,12 +388,6 @@ def upload_analyse(*, upload_id: int) -> None:
         upload.save(update_fields=["embedding", "model_version", "stage", "progress", "updated_at"])
 
 
-def _artist_from_hint(hint: str) -> Artist | None:
-    if not hint:
-        return None
-    return Artist.objects.filter(Q(name__iexact=hint) | Q(slug=slugify(hint))).first()
-
-
 def upload_match(*, upload_id: int) -> None:
     """Find similar catalogue works (influence-aware) and finish the upload; replaces earlier matches."""
     from recommender.ranking import similar_works
@@ -401,7 +395,9 @@ def upload_match(*, upload_id: int) -> None:
     upload = Upload.objects.get(pk=upload_id)
     if upload.embedding is None:
         raise ValueError("upload has no embedding; the analysis step did not run")
-    ranking = similar_works(upload.embedding, query_artist=_artist_from_hint(upload.artist_hint), k=RESULT_COUNT)
+    ranking = similar_works(
+        upload.embedding, query_artist=selectors.artist_from_hint(upload.artist_hint), k=RESULT_COUNT
+    )
     matches = [
         Match(
             upload=upload,

@@ -5,6 +5,7 @@ import numpy as np
 from django.core.management.base import BaseCommand
 from PIL import UnidentifiedImageError
 
+from gallery.selectors import artist_from_hint
 from recommender.ml.preprocess import load_image
 from recommender.ml.style_model import get_style_model
 from recommender.ranking import similar_works
@@ -21,10 +22,8 @@ class Command(BaseCommand):
         parser.add_argument("--similar", type=int, default=10, help="Similar works to list")
 
     def handle(self, *args, paths: list[Path], artist: str | None, top: int, similar: int, **options) -> None:
-        from gallery.services import _artist_from_hint
-
         model = get_style_model()
-        query_artist = _artist_from_hint(artist or "")
+        query_artist = artist_from_hint(artist or "")
         for path in paths:
             try:
                 pixels = load_image(path)
