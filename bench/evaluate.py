@@ -43,7 +43,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from recommender.evaluation import InfluenceGraph, evaluate_retrieval, load_split, self_check  # noqa: E402
+from recommender.evaluation import InfluenceGraph, evaluate_retrieval, load_split  # noqa: E402
 from recommender.ml.autoencoder import ARTIFACTS_ROOT as AE_ROOT  # noqa: E402
 from recommender.ml.preprocess import load_batch  # noqa: E402
 from recommender.ml.style_model import ARTIFACTS_ROOT as STYLE_ROOT  # noqa: E402
@@ -227,7 +227,7 @@ def check_neo4j(graph: InfluenceGraph, max_hops: int) -> str:
                 neo.upsert_influences(sorted(graph.edges))
             for source in painters:
                 targets = [t for t in painters if t != source]
-                offline = {t: len(p) - 1 for t, p in graph.shortest_paths(source, max_hops).items()}
+                offline = {t: p.length for t, p in graph.shortest_paths(source, targets, max_hops).items()}
                 online = neo.shortest_paths(keys[source], [keys[t] for t in targets], max_hops=max_hops)
                 online_len = {t: online[keys[t]].length for t in targets if keys[t] in online}
                 pairs += len(offline)
@@ -267,8 +267,6 @@ def main() -> None:
     from recommender.ranking import RankingConfig
 
     config = RankingConfig()
-    self_check()
-    print("influence self-check: offline scores match the formulas and ranking.influence_scores")
 
     paintings = {p.id: p for p in read_catalogue(args.data)}
     split, source = load_split(args.data, resolve_artifact_dir(args.style))

@@ -15,11 +15,9 @@ similarity. Reported per feature set:
 Influence distances. In production ``ranking.influence_scores`` asks Neo4j
 (``graph.shortest_paths``: shortest ``INFLUENCED_BY`` path ignoring direction, at most
 ``max_hops``). Here the same distances come from a breadth-first search over ``influences.csv``
-held in memory (:class:`InfluenceGraph`), and :func:`influence_scores_offline` turns them into
-scores with the same rules as ``influence_scores``. The two must agree; :func:`self_check` tests
-the offline rules against the formulas and against ``ranking.influence_scores`` itself (with its
-Neo4j call replaced by the offline search), and ``bench/evaluate.py --check-neo4j`` compares the
-BFS lengths with Neo4j when the graph is loaded.
+held in memory (:class:`InfluenceGraph`, same contract as ``graph.shortest_paths``), handed to
+``ranking.influence_scores`` itself, so the scoring rules are the production ones.
+``bench/evaluate.py --check-neo4j`` compares the BFS paths with Neo4j's, and the tests do too.
 
 ``recommender.ranking`` imports the Django models, so the functions that re-rank need Django set
 up (``django.setup()``); nothing here queries the database.
@@ -37,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from recommender.graph import InfluencePath
 
 
 # ---------------------------------------------------------------------------------------------
@@ -70,6 +70,7 @@ class InfluenceGraph:
 
     edges: set[tuple[str, str]] = field(default_factory=set)
     neighbours: dict[str, set[str]] = field(default_factory=dict)
+    _cache: dict[tuple[str, int], dict[str, InfluencePath]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_edges(cls, edges: Iterable[tuple[str, str]]) -> InfluenceGraph:
@@ -88,11 +89,8 @@ class InfluenceGraph:
         with open(path, newline="", encoding="utf-8") as fh:
             return cls.from_edges((r["artist"].strip(), r["influenced_by"].strip()) for r in csv.DictReader(fh))
 
-    def shortest_paths(self, source: str, max_hops: int) -> dict[str, list[str]]:
-        """Undirected BFS: painter -> node names of one shortest path from ``source`` (≤ max_hops).
-
-        Like ``graph.shortest_paths``: the source itself and unreachable painters are absent.
-        """
+    def _bfs(self, source: str, max_hops: int) -> dict[str, list[str]]:
+        """Undirected BFS: painter -> node names of one shortest path from ``source`` (≤ max_hops)."""
         parent: dict[str, str | None] = {source: None}
         depth = {source: 0}
         queue = deque([source] if source in self.neighbours else [])
@@ -115,50 +113,21 @@ class InfluenceGraph:
             paths[target] = names[::-1]
         return paths
 
-    def describe(self, names: Sequence[str]) -> list[str]:
-        """Same wording as ``graph.InfluencePath.describe``."""
-        out = [names[0]]
-        for a, b in itertools.pairwise(names):
-            out += ["influenced by" if (a, b) in self.edges else "influenced", b]
-        return out
+    def shortest_paths(
+        self, source_key: str, target_keys: Iterable[str], max_hops: int = 4
+    ) -> dict[str, InfluencePath]:
+        """Same contract as ``recommender.graph.shortest_paths`` (keys are painter names here).
 
-
-def influence_scores_offline(
-    query_painter: str,
-    candidate_painters: Sequence[str],
-    graph: InfluenceGraph,
-    config: Any,
-    *,
-    paths_cache: dict[str, dict[str, list[str]]] | None = None,
-) -> tuple[dict[int, float], dict[int, list[str]]]:
-    """Scores keyed by candidate position, with the rules of ``ranking.influence_scores``.
-
-    ``""`` = unknown painter. No query painter: no scores. Candidate without a painter: 0.
-    Same painter: ``same_painter``. Joined within ``max_hops``: 1 / path length. Anything else with
-    a painter (not joined, or absent from the graph): ``-unconnected_penalty``.
-    """
-    scores: dict[int, float] = {}
-    paths: dict[int, list[str]] = {}
-    if not query_painter:
-        return scores, paths
-    if paths_cache is not None and query_painter in paths_cache:
-        found = paths_cache[query_painter]
-    else:
-        found = graph.shortest_paths(query_painter, config.max_hops)
-        if paths_cache is not None:
-            paths_cache[query_painter] = found
-    for i, painter in enumerate(candidate_painters):
-        if not painter:
-            scores[i] = 0.0
-        elif painter == query_painter:
-            scores[i] = config.same_painter
-            paths[i] = [painter]
-        elif painter in found:
-            scores[i] = 1.0 / (len(found[painter]) - 1)
-            paths[i] = graph.describe(found[painter])
-        else:
-            scores[i] = -config.unconnected_penalty
-    return scores, paths
+        The source itself, unknown and unreachable painters are absent. One BFS per source, cached.
+        """
+        cache_key = (source_key, max_hops)
+        if cache_key not in self._cache:
+            self._cache[cache_key] = {
+                target: InfluencePath(names=names, steps=[(a, b) in self.edges for a, b in itertools.pairwise(names)])
+                for target, names in self._bfs(source_key, max_hops).items()
+            }
+        found = self._cache[cache_key]
+        return {key: found[key] for key in set(target_keys) if key in found}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,14 +155,27 @@ def cosine_top_k(queries: np.ndarray, catalogue: np.ndarray, k: int, chunk: int 
 
 
 @dataclass(frozen=True)
+class _Painter:
+    """What ranking needs of an Artist: the graph key (here the name), an id and a name."""
+
+    id: int
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
 class _Work:
     id: int
-    artist_id: int | None
+    artist: _Painter | None
+
+    @property
+    def artist_id(self) -> int | None:
+        return self.artist.id if self.artist else None
 
 
 @dataclass(frozen=True)
 class _Hit:
-    """What ``rerank`` needs of a ``search.Neighbour``: ``.artwork.id/.artist_id``, ``.similarity``."""
+    """What ``rerank`` and ``influence_scores`` need of a ``search.Neighbour``."""
 
     artwork: _Work
     similarity: float
@@ -232,7 +214,7 @@ def evaluate_retrieval(
     """
     import time
 
-    from recommender.ranking import RankingConfig, rerank
+    from recommender.ranking import RankingConfig, influence_scores, rerank
 
     t0 = time.perf_counter()
     config = config or RankingConfig()
@@ -241,8 +223,9 @@ def evaluate_retrieval(
     q_styles = np.asarray(query_styles)
     q_painters = np.asarray(query_painters)
     # Painter ids start at 1: rerank treats a falsy artist_id as "anonymous".
-    painter_ids = {name: i + 1 for i, name in enumerate(sorted(set(cat_painters.tolist()) - {""}))}
-    works = [_Work(i, painter_ids.get(p)) for i, p in enumerate(cat_painters.tolist())]
+    names = sorted((set(cat_painters.tolist()) | set(q_painters.tolist())) - {""})
+    painters = {name: _Painter(i + 1, name, name) for i, name in enumerate(names)}
+    works = [_Work(i, painters.get(p)) for i, p in enumerate(cat_painters.tolist())]
 
     n_cand = max(config.candidates, k)
     idx, sim = cosine_top_k(query_features, catalogue_features, n_cand)
@@ -252,15 +235,12 @@ def evaluate_retrieval(
     painter_hits = cat_painters[plain] == q_painters[:, None]
 
     reranked = np.zeros((len(idx), k), np.int64)
-    paths_cache: dict[str, dict[str, list[str]]] = {}
     for qi in range(len(idx)):
-        cand = idx[qi]
-        hits = [_Hit(works[j], float(s)) for j, s in zip(cand, sim[qi], strict=True)]
-        pos_scores, _ = influence_scores_offline(
-            str(q_painters[qi]), [str(cat_painters[j]) for j in cand], graph, config, paths_cache=paths_cache
-        )
-        scores = {int(cand[pos]): v for pos, v in pos_scores.items()}  # keyed by artwork id, as in ranking
-        chosen = rerank(hits, query_artist=None, k=k, config=config, scores=scores, paths={})
+        hits = [_Hit(works[j], float(s)) for j, s in zip(idx[qi], sim[qi], strict=True)]
+        # The production scoring, with the in-memory graph in place of Neo4j.
+        query_painter = painters.get(str(q_painters[qi]))
+        scores, _ = influence_scores(query_painter, hits, config, find_paths=graph.shortest_paths)
+        chosen = rerank(hits, k=k, config=config, scores=scores, paths={})
         reranked[qi, : len(chosen)] = [m.artwork.id for m in chosen]
     style_rr = cat_styles[reranked] == q_styles[:, None]
     painter_rr = cat_painters[reranked] == q_painters[:, None]
@@ -278,67 +258,3 @@ def evaluate_retrieval(
         painter_precision_reranked=mean(painter_rr[known]),
         seconds=time.perf_counter() - t0,
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# Self-check
-# ---------------------------------------------------------------------------------------------
-def self_check() -> None:
-    """Check the offline influence scores against the formulas and ``ranking.influence_scores``.
-
-    Toy graph: A ← B ← C ← D ← E ← F (a chain, edges in the influenced-by direction), X ← Y apart,
-    Z known to the catalogue but absent from the graph. Raises AssertionError on a mismatch.
-    """
-    from types import SimpleNamespace
-    from unittest import mock
-
-    from recommender import graph as graph_module
-    from recommender import ranking
-    from recommender.ranking import RankingConfig
-
-    config = RankingConfig()
-    chain = ["A", "B", "C", "D", "E", "F"]
-    g = InfluenceGraph.from_edges([*itertools.pairwise(chain), ("Y", "X"), ("Q", "Q")])
-    assert ("Q", "Q") not in g.edges, "self-loops are dropped"
-    painters = ["A", "B", "C", "D", "E", "F", "X", "Z", ""]
-    expected = {
-        0: config.same_painter,  # same painter
-        1: 1.0,  # 1 hop
-        2: 1 / 2,
-        3: 1 / 3,
-        4: 1 / 4,  # max_hops = 4
-        5: -config.unconnected_penalty,  # 5 hops > max_hops
-        6: -config.unconnected_penalty,  # other component
-        7: -config.unconnected_penalty,  # painter not in the graph
-        8: 0.0,  # anonymous work
-    }
-    assert config.max_hops == 4, "the toy expectations assume max_hops = 4"
-    scores, paths = influence_scores_offline("A", painters, g, config)
-    assert scores == expected, f"offline scores {scores} != formulas {expected}"
-    assert paths[2] == ["A", "influenced by", "B", "influenced by", "C"], paths[2]
-    assert influence_scores_offline("", painters, g, config) == ({}, {}), "no query painter: no scores"
-    assert g.describe(["B", "A"]) == ["B", "influenced", "A"]
-
-    # The production function, with Neo4j replaced by the offline search, must give the same scores.
-    artists = {name: SimpleNamespace(id=i + 1, slug=name, name=name) for i, name in enumerate(painters) if name}
-    neighbours = [
-        SimpleNamespace(
-            artwork=SimpleNamespace(id=100 + i, artist=artists.get(p), artist_id=artists[p].id if p else None),
-            similarity=0.5,
-        )
-        for i, p in enumerate(painters)
-    ]
-
-    def offline_shortest_paths(source_key: str, target_keys: Iterable[str], max_hops: int = 4) -> dict:
-        found = g.shortest_paths(source_key, max_hops)
-        out = {}
-        for key in set(target_keys) & set(found):
-            names = found[key]
-            steps = [(a, b) in g.edges for a, b in itertools.pairwise(names)]
-            out[key] = graph_module.InfluencePath(names=names, steps=steps)
-        return out
-
-    with mock.patch.object(graph_module, "shortest_paths", offline_shortest_paths):
-        prod_scores, prod_paths = ranking.influence_scores(artists["A"], neighbours, config)
-    assert prod_scores == {100 + i: v for i, v in expected.items()}, f"ranking.influence_scores: {prod_scores}"
-    assert prod_paths[102] == paths[2], (prod_paths[102], paths[2])

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -81,9 +81,17 @@ def infer_painter(neighbours: Sequence[Neighbour], config: RankingConfig) -> Art
 
 
 def influence_scores(
-    query_artist: Artist | None, candidates: Sequence[Neighbour], config: RankingConfig
+    query_artist: Artist | None,
+    candidates: Sequence[Neighbour],
+    config: RankingConfig,
+    *,
+    find_paths: Callable[..., dict[str, graph.InfluencePath]] = graph.shortest_paths,
 ) -> tuple[dict[int, float], dict[int, list[str]]]:
-    """Influence score and described path per candidate artwork id. Raises graph.GraphUnavailable."""
+    """Influence score and described path per candidate artwork id. Raises graph.GraphUnavailable.
+
+    `find_paths(source_key, target_keys, max_hops=...)` answers like `graph.shortest_paths` (Neo4j);
+    the offline evaluation passes an in-memory search over the same edges, so both score alike.
+    """
     scores: dict[int, float] = {}
     paths: dict[int, list[str]] = {}
     if query_artist is None:
@@ -91,7 +99,7 @@ def influence_scores(
     others = {
         n.artwork.artist.slug for n in candidates if n.artwork.artist_id and n.artwork.artist_id != query_artist.id
     }
-    found = graph.shortest_paths(query_artist.slug, others, max_hops=config.max_hops)
+    found = find_paths(query_artist.slug, others, max_hops=config.max_hops)
     for n in candidates:
         painter = n.artwork.artist
         if painter is None:
@@ -111,7 +119,6 @@ def influence_scores(
 def rerank(
     neighbours: Sequence[Neighbour],
     *,
-    query_artist: Artist | None,
     k: int,
     config: RankingConfig,
     scores: dict[int, float],
@@ -173,5 +180,5 @@ def similar_works(
             skipped = True
     if skipped or not use_influence:
         config = replace(config, repeat_penalty=0.0)  # plain visual order
-    matches = rerank(neighbours, query_artist=query_artist, k=k, config=config, scores=scores, paths=paths)
+    matches = rerank(neighbours, k=k, config=config, scores=scores, paths=paths)
     return Ranking(matches=matches, query_artist=query_artist, artist_inferred=inferred, influence_skipped=skipped)
