@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -35,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from recommender.ml.base import LazyModel
 from recommender.ml.preprocess import IMAGE_SIZE, load_batch
 
 logger = logging.getLogger(__name__)
@@ -86,46 +86,38 @@ def pool_codes(codes: np.ndarray, pooling: str) -> np.ndarray:
     return flat / np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-12)
 
 
-class AutoencoderEmbedder:
+class AutoencoderEmbedder(LazyModel):
     """Embeds images with the encoder half of a trained autoencoder artefact."""
 
     def __init__(self, artifact_dir: str | Path = ARTIFACTS_ROOT) -> None:
+        super().__init__()
         self.artifact_dir = resolve_artifact_dir(artifact_dir)
-        self._lock = threading.Lock()
-        self._loaded = False
         self._card: dict[str, Any] = {}
         self._encode: Any = None  # tf.function: (N, AE_SIZE, AE_SIZE, 3) -> (N, h, w, c)
 
-    def load(self) -> AutoencoderEmbedder:
-        """Load the Keras model once per instance (thread-safe); later calls return at once."""
-        if self._loaded:
-            return self
-        with self._lock:
-            if self._loaded:
-                return self
-            import keras
-            import tensorflow as tf
+    def _load(self) -> None:
+        """Called once, under the lock, by `load()`."""
+        import keras
+        import tensorflow as tf
 
-            path = self.artifact_dir / MODEL_FILE_NAME
-            if not path.is_file():
-                raise FileNotFoundError(f"no autoencoder at {path}")
-            model = keras.models.load_model(path, compile=False)
-            encoder = model.get_layer("encoder")
-            size = int(encoder.input.shape[1])
+        path = self.artifact_dir / MODEL_FILE_NAME
+        if not path.is_file():
+            raise FileNotFoundError(f"no autoencoder at {path}")
+        model = keras.models.load_model(path, compile=False)
+        encoder = model.get_layer("encoder")
+        size = int(encoder.input.shape[1])
 
-            @tf.function(
-                input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32, name="images")],
-                reduce_retracing=True,
-            )
-            def encode(images: Any) -> Any:
-                return encoder(images, training=False)
+        @tf.function(
+            input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32, name="images")],
+            reduce_retracing=True,
+        )
+        def encode(images: Any) -> Any:
+            return encoder(images, training=False)
 
-            self._card = self.card
-            self._size = size
-            self._code_shape = tuple(int(d) for d in encoder.output.shape[1:])
-            self._encode = encode
-            self._loaded = True
-        return self
+        self._card = self.card
+        self._size = size
+        self._code_shape = tuple(int(d) for d in encoder.output.shape[1:])
+        self._encode = encode
 
     @property
     def card(self) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from recommender.ml.base import LazyModel
 from recommender.ml.preprocess import IMAGE_SIZE, ImageSource, load_batch
 
 EMBEDDING_DIM = 1280
@@ -43,60 +44,51 @@ def resolve_artifact_dir(path: str | Path) -> Path:
     return path
 
 
-class StyleModel:
+class StyleModel(LazyModel):
     """Style classifier + embedder loaded from one artefact directory."""
 
     def __init__(self, artifact_dir: str | Path) -> None:
+        super().__init__()
         self.artifact_dir = resolve_artifact_dir(artifact_dir)
-        self._lock = threading.Lock()
-        self._loaded = False
         self._classes: list[str] = []
         self._card: dict[str, Any] = {}
         self._forward: Any = None  # tf.function: (N,224,224,3) float32 -> (probs, embeddings)
 
     # -- loading -----------------------------------------------------------------------------
-    def load(self) -> StyleModel:
-        """Load the Keras model once per instance (thread-safe); later calls return at once."""
-        if self._loaded:
-            return self
-        with self._lock:
-            if self._loaded:
-                return self
-            import keras
-            import tensorflow as tf
+    def _load(self) -> None:
+        """Called once, under the lock, by `load()`."""
+        import keras
+        import tensorflow as tf
 
-            model_path = self.artifact_dir / MODEL_FILE_NAME
-            if not model_path.is_file():
-                raise FileNotFoundError(f"no style model at {model_path}")
-            model = keras.models.load_model(model_path, compile=False)
-            classes = json.loads((self.artifact_dir / "classes.json").read_text(encoding="utf-8"))
-            card_path = self.artifact_dir / "model_card.json"
-            card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
+        model_path = self.artifact_dir / MODEL_FILE_NAME
+        if not model_path.is_file():
+            raise FileNotFoundError(f"no style model at {model_path}")
+        model = keras.models.load_model(model_path, compile=False)
 
-            @tf.function(
-                input_signature=[tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE, 3], tf.float32, name="images")],
-                reduce_retracing=True,
-            )
-            def forward(images: Any) -> tuple[Any, Any]:
-                probs, embeddings = model(images, training=False)
-                return probs, embeddings
+        @tf.function(
+            input_signature=[tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE, 3], tf.float32, name="images")],
+            reduce_retracing=True,
+        )
+        def forward(images: Any) -> tuple[Any, Any]:
+            probs, embeddings = model(images, training=False)
+            return probs, embeddings
 
-            self._model = model
-            self._classes = list(classes)
-            self._card = card
-            self._forward = forward
-            self._loaded = True
-        return self
+        self._model = model
+        self.classes  # noqa: B018 - read classes.json now: a broken artefact fails at load, not mid-request
+        self._forward = forward
 
     # -- metadata ----------------------------------------------------------------------------
     @property
     def version(self) -> str:
-        """Artefact version, e.g. ``style-effnetlite0-20261125-1130``."""
+        """Artefact version, e.g. ``style-effnetlite0-20261125-1130`` (no TensorFlow needed)."""
+        return str(self._read_card().get("version", self.artifact_dir.name))
+
+    def _read_card(self) -> dict[str, Any]:
         if not self._card:
             card_path = self.artifact_dir / "model_card.json"
             if card_path.is_file():
                 self._card = json.loads(card_path.read_text(encoding="utf-8"))
-        return str(self._card.get("version", self.artifact_dir.name))
+        return self._card
 
     @property
     def classes(self) -> list[str]:
@@ -109,8 +101,7 @@ class StyleModel:
     @property
     def model_card(self) -> dict[str, Any]:
         """The artefact's model card (metrics, data counts, hyper-parameters)."""
-        self.version  # noqa: B018 - fills the card lazily
-        return dict(self._card)
+        return dict(self._read_card())
 
     # -- inference ---------------------------------------------------------------------------
     def predict_and_embed(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
