@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils.text import slugify
 
-from .models import Artist, Artwork, Influence, Prediction, Style, Upload
+from .models import Artist, Artwork, Influence, Match, Prediction, Style, Upload
 
 
 def artwork_list(*, style: str | None = None, artist: str | None = None, q: str | None = None) -> QuerySet[Artwork]:
@@ -146,3 +147,29 @@ def artist_from_hint(hint: str) -> Artist | None:
     if not hint:
         return None
     return Artist.objects.filter(Q(name__iexact=hint) | Q(slug=slugify(hint))).first()
+
+
+def upload_list(*, owner: AbstractBaseUser) -> QuerySet[Upload]:
+    """The owner's uploads, newest first, with their predictions (not their matches)."""
+    predictions = Prediction.objects.select_related("style").order_by("rank")
+    return (
+        Upload.objects.filter(owner=owner)
+        .defer("embedding")
+        .select_related("query_artist")
+        .prefetch_related(Prefetch("predictions", queryset=predictions))
+        .order_by("-created_at", "-id")
+    )
+
+
+def upload_get(*, owner: AbstractBaseUser, pk: int, with_results: bool = True) -> Upload | None:
+    """One of the owner's uploads, or None when it does not exist *or belongs to someone else*.
+
+    The two cases are deliberately indistinguishable, so ids of other people's uploads leak nothing.
+    With `with_results`, predictions and matches (with their artworks) are prefetched.
+    """
+    if not with_results:
+        return Upload.objects.filter(owner=owner, pk=pk).defer("embedding").first()
+    matches = (
+        Match.objects.select_related("artwork__artist", "artwork__style").defer("artwork__embedding").order_by("rank")
+    )
+    return upload_list(owner=owner).prefetch_related(Prefetch("matches", queryset=matches)).filter(pk=pk).first()

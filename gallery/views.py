@@ -1,6 +1,6 @@
 """Catalogue pages (home, browse, artwork, painters), sign-up, and a signed-in person's uploads.
 
-Reads go through `selectors` (catalogue) and `gallery.api.selectors` (uploads with their results);
+Reads go through `selectors` (catalogue, and uploads with their results);
 writes through `services`. Nothing here imports `recommender.ml` or TensorFlow: pages read stored
 predictions and embeddings, and "similar to this" is pgvector plus one Neo4j query.
 """
@@ -25,7 +25,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from recommender.ranking import similar_works  # pgvector + Neo4j only; no TensorFlow in the web process
 
 from . import selectors, services
-from .api.selectors import upload_get
 from .forms import ArtistSearchForm, ArtworkFilterForm, SignUpForm, UploadForm
 from .images import MAX_SIDE, ImageRejected, human_size
 from .models import Upload
@@ -159,7 +158,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 def _upload_or_404(request: HttpRequest, pk: int, *, with_results: bool = True) -> Upload:
     """One of the signed-in person's uploads; someone else's answers 404 exactly like a missing one."""
-    upload = upload_get(owner=request.user, pk=pk, with_results=with_results)
+    upload = selectors.upload_get(owner=request.user, pk=pk, with_results=with_results)
     if upload is None:
         raise Http404("No upload with this id among yours")
     return upload

@@ -117,7 +117,7 @@ class UploadListCreateApi(APIView):
         return paginated_response(
             view=self,
             request=request,
-            queryset=selectors.upload_list(owner=request.user),
+            queryset=gallery_selectors.upload_list(owner=request.user),
             serializer_class=UploadListItemSerializer,
         )
 
@@ -161,7 +161,7 @@ class UploadListCreateApi(APIView):
             )
         except ImageRejected as exc:
             raise exceptions.ValidationError({"url" if data.get("url") else "image": [str(exc)]}) from exc
-        upload = selectors.upload_get(owner=request.user, pk=upload.pk)
+        upload = gallery_selectors.upload_get(owner=request.user, pk=upload.pk)
         body = UploadSerializer(upload, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
 
@@ -174,7 +174,7 @@ class UploadDetailApi(APIView):
         responses={200: UploadSerializer, 401: NOT_AUTHENTICATED, 404: UPLOAD_NOT_FOUND},
     )
     def get(self, request: Request, pk: int) -> Response:
-        upload = selectors.upload_get(owner=request.user, pk=pk)
+        upload = gallery_selectors.upload_get(owner=request.user, pk=pk)
         if upload is None:
             raise exceptions.NotFound("No upload with this id among yours.")
         return Response(UploadSerializer(upload, context={"request": request}).data)
@@ -185,7 +185,7 @@ class UploadDetailApi(APIView):
         responses={204: None, 401: NOT_AUTHENTICATED, 404: UPLOAD_NOT_FOUND},
     )
     def delete(self, request: Request, pk: int) -> Response:
-        upload: Upload | None = selectors.upload_get(owner=request.user, pk=pk, with_results=False)
+        upload: Upload | None = gallery_selectors.upload_get(owner=request.user, pk=pk, with_results=False)
         if upload is None:
             raise exceptions.NotFound("No upload with this id among yours.")
         services.upload_delete(upload=upload)
