@@ -9,8 +9,10 @@ from .base import *  # noqa: F403
 
 # Speed: password hashing dominates sign-up/sign-in tests otherwise.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-# Community Neo4j has one database: tests use their own node label and never touch the demo graph.
-NEO4J_ARTIST_LABEL = "TestArtist"
+# Community Neo4j has one database: tests use their own node label and never touch the demo graph;
+# a run with its own database (ARTSITE_TEST_DB) also gets its own label, so parallel runs never clear
+# each other's graph.
+NEO4J_ARTIST_LABEL = "TestArtist" + "".join(ch for ch in os.environ.get("ARTSITE_TEST_DB", "") if ch.isalnum())
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="artsite-test-media-"))
 STATIC_ROOT = Path(tempfile.mkdtemp(prefix="artsite-test-static-"))  # WhiteNoise warns when it is missing
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
