@@ -2,7 +2,8 @@
 
 Every accepted upload is decoded completely by Pillow (so truncated files fail here), must be JPEG,
 PNG or WebP, within byte, pixel and side limits (decompression bombs fail before decoding), and is
-re-encoded as a JPEG with EXIF orientation applied and all metadata dropped, under a random name.
+re-encoded as a JPEG with EXIF orientation applied, under a random name. The stored file holds pixels
+only: EXIF (with GPS), XMP, ICC profiles, JPEG comments and PNG text chunks are all dropped.
 """
 
 from __future__ import annotations
@@ -67,6 +68,9 @@ def normalise_image(data: bytes | BinaryIO) -> ContentFile:
                     background.paste(clean, mask=clean.getchannel("A"))
                     clean = background
                 clean = clean.convert("RGB")
+                # Pixels only: convert() and exif_transpose() carry `info` along (comment, ICC, XMP...),
+                # and Pillow's JPEG encoder writes `info["comment"]` back as a COM segment.
+                clean = Image.frombytes("RGB", clean.size, clean.tobytes())
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -78,5 +82,5 @@ def normalise_image(data: bytes | BinaryIO) -> ContentFile:
 
     clean.thumbnail((STORED_MAX_SIDE, STORED_MAX_SIDE), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    clean.save(out, format="JPEG", quality=90, optimize=True)  # no exif/icc passed: metadata dropped
+    clean.save(out, format="JPEG", quality=90, optimize=True)  # a fresh image: nothing but pixels to write
     return ContentFile(out.getvalue(), name=f"{uuid.uuid4().hex}.jpg")

@@ -64,3 +64,82 @@ def test_size_limit(settings) -> None:
     settings.UPLOAD_MAX_BYTES = 1000
     with pytest.raises(ImageRejected, match="larger than"):
         normalise_image(_bytes(Image.effect_noise((200, 200), 50).convert("RGB"), "PNG"))
+
+
+# --- Metadata: only pixels are stored (issue 8, defect 4) ------------------------------------------
+
+SECRET = "owner: Jane Doe, 12 Secret St"
+XMP = (
+    '<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+    '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+    f'xmlns:dc="http://purl.org/dc/elements/1.1/" dc:creator="{SECRET}"/></rdf:RDF></x:xmpmeta>'
+    '<?xpacket end="w"?>'
+).encode()
+
+
+def _exif_with_gps() -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x010F] = "SecretCam"  # Make
+    exif[0x013B] = SECRET  # Artist
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2] = "N", (51.0, 30.0, 12.5)  # GPSLatitudeRef, GPSLatitude
+    gps[3], gps[4] = "W", (0.0, 7.0, 39.0)
+    return exif
+
+
+def _icc() -> bytes:
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+    return profile.tobytes()
+
+
+def _with_everything(fmt: str) -> bytes:
+    img = Image.effect_noise((120, 90), 40).convert("RGB")
+    if fmt == "JPEG":
+        return _bytes(img, "JPEG", exif=_exif_with_gps(), icc_profile=_icc(), comment=SECRET, xmp=XMP)
+    if fmt == "PNG":
+        from PIL.PngImagePlugin import PngInfo
+
+        chunks = PngInfo()
+        chunks.add_text("Author", SECRET)  # tEXt
+        chunks.add_text("Comment", SECRET, zip=True)  # zTXt
+        chunks.add_itxt("Description", SECRET, lang="en")  # iTXt
+        chunks.add_itxt("XML:com.adobe.xmp", XMP.decode())  # XMP as PNG carries it
+        return _bytes(img, "PNG", pnginfo=chunks, exif=_exif_with_gps(), icc_profile=_icc())
+    return _bytes(img, "WEBP", exif=_exif_with_gps(), xmp=XMP, icc_profile=_icc(), quality=90)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_every_kind_of_metadata_is_gone_from_the_stored_file(fmt: str) -> None:
+    original = _with_everything(fmt)
+    with Image.open(io.BytesIO(original)) as check:  # the input really carries what we test for
+        assert check.getexif().get(0x013B) == SECRET
+        assert check.info.get("icc_profile")
+    assert SECRET.encode() in original or fmt == "PNG"  # the zTXt copy is compressed; tEXt holds it plainly
+
+    stored = normalise_image(original).read()
+
+    assert SECRET.encode() not in stored
+    for marker in (b"Exif", b"http://ns.adobe.com/xap", b"adobe:ns:meta", b"ICC_PROFILE", b"SecretCam"):
+        assert marker not in stored, marker
+    assert b"\xff\xfe" not in stored[: stored.find(b"\xff\xda")]  # no COM segment before the scan
+    with Image.open(io.BytesIO(stored)) as out:
+        assert out.format == "JPEG"
+        assert len(out.getexif()) == 0
+        assert not ({"comment", "exif", "icc_profile", "xmp", "XML:com.adobe.xmp"} & set(out.info)), out.info
+        assert [marker for marker, _ in out.applist] == ["APP0"]  # the JFIF header only
+
+
+@pytest.mark.django_db
+def test_stored_upload_file_carries_no_metadata(owner) -> None:
+    """The same through the upload service: the file in storage is what is checked."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from gallery.services import upload_create
+
+    data = _with_everything("JPEG")
+    upload = upload_create(owner=owner, image_file=SimpleUploadedFile("me.jpg", data, content_type="image/jpeg"))
+    with upload.image.open("rb") as handle:
+        stored = handle.read()
+    assert SECRET.encode() not in stored and b"Exif" not in stored and b"ICC_PROFILE" not in stored
