@@ -235,7 +235,10 @@ SPECTACULAR_SETTINGS = {
 
 # --- Recommender --------------------------------------------------------------------------------
 STYLE_MODEL_DIR = Path(os.environ.get("ARTSITE_STYLE_MODEL_DIR", BASE_DIR / "recommender" / "artifacts" / "style"))
-CATALOGUE_DIR = Path(os.environ.get("ARTSITE_CATALOGUE_DIR", BASE_DIR.parent / "shared" / "data" / "catalogue"))
+# The data and weights folder beside the project root (catalogue, training pack, backbone weights).
+SHARED_DIR = Path(os.environ.get("ARTSITE_SHARED_DIR", BASE_DIR.parent / "shared"))
+CATALOGUE_DIR = Path(os.environ.get("ARTSITE_CATALOGUE_DIR", SHARED_DIR / "data" / "catalogue"))
+EXTRA_TRAINING_DIR = Path(os.environ.get("ARTSITE_EXTRA_TRAINING_DIR", SHARED_DIR / "data" / "extra"))
 DEMO_CATALOGUE_DIR = BASE_DIR / "demo" / "catalogue"
 # HNSW search breadth: 100 gave recall@10 ≈ 0.99 on clustered 100k vectors at ~8 ms (infra notes).
 HNSW_EF_SEARCH = env_int("ARTSITE_HNSW_EF_SEARCH", 100)
