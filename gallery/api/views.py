@@ -163,7 +163,8 @@ class UploadListCreateApi(APIView):
             raise exceptions.ValidationError({"url" if data.get("url") else "image": [str(exc)]}) from exc
         upload = gallery_selectors.upload_get(owner=request.user, pk=upload.pk)
         body = UploadSerializer(upload, context={"request": request}).data
-        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
+        # `body["url"]` is DRF's Hyperlink (a str subclass); WSGI servers such as wsgiref accept only str.
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": str(body["url"])})
 
 
 class UploadDetailApi(APIView):
