@@ -24,6 +24,7 @@ run: setup
 
 test: venv services
 	@bash scripts/system-deps.sh --with-browser
+	@bash scripts/browser-deps.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv

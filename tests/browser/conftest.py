@@ -18,6 +18,11 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+# axe-core from npm (pinned in tests/browser/package-lock.json, installed by scripts/browser-deps.sh).
+AXE_JS = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+# WCAG 2.0 and 2.1, levels A and AA; only violations axe rates serious or critical fail a test.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+AXE_FAILING_IMPACTS = {"serious", "critical"}
 
 
 @pytest.fixture(scope="session")
@@ -54,3 +59,38 @@ def screenshot():
         return path
 
     return take
+
+
+def axe_violations(page) -> list[dict]:
+    """Serious or critical WCAG 2 A/AA violations axe-core finds on the page as it is now."""
+    if not AXE_JS.is_file():
+        pytest.fail("axe-core is not installed: `make test` installs it (scripts/browser-deps.sh)")
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.add_script_tag(path=str(AXE_JS))
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+        AXE_TAGS,
+    )
+    return [v for v in result["violations"] if v.get("impact") in AXE_FAILING_IMPACTS]
+
+
+def describe_violations(violations: list[dict]) -> str:
+    """One line per failing element, so a failing test says what to fix and where."""
+    lines = []
+    for violation in violations:
+        for node in violation["nodes"][:8]:
+            summary = (node.get("failureSummary") or "").replace("\n", " ")
+            lines.append(f"{violation['id']} ({violation['impact']}): {' '.join(node['target'])}: {summary}")
+    return "\n".join(lines)
+
+
+@pytest.fixture
+def check_accessible():
+    """Assert the page has no serious/critical WCAG 2 A/AA violation (axe-core), naming what failed."""
+
+    def check(page, name: str) -> None:
+        page.wait_for_load_state("networkidle")
+        violations = axe_violations(page)
+        assert not violations, f"{name}: accessibility violations\n{describe_violations(violations)}"
+
+    return check
