@@ -91,6 +91,9 @@ class Artwork(models.Model):
     source = models.CharField(max_length=500, blank=True)
     embedding = VectorField(dimensions=EMBEDDING_DIM, null=True, blank=True)
     embedding_version = models.CharField(max_length=100, blank=True)
+    # Why the last embedding attempt failed (unreadable image, ...); cleared when one succeeds. The
+    # state a curator sees (embedded / pending / failed) is derived from this and the version.
+    embedding_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -200,3 +203,99 @@ class Match(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.rank} {self.artwork_id} ({self.final_score:.3f})"
+
+
+class Job(models.Model):
+    """A long piece of background work staff can watch: a catalogue import, a re-embedding, a switch.
+
+    Workers update `progress`/`total` as they go; the jobs page derives the ETA from the rate so far.
+    The row, not Celery, is the record: it survives worker restarts and is what a retry re-runs.
+    """
+
+    class Kind(models.TextChoices):
+        IMPORT = "import", "Catalogue import (zip)"
+        EMBED = "embed", "Embed missing artworks"
+        SWITCH = "switch", "Switch the style model version"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    params = models.JSONField(default=dict, blank=True, help_text="What the job works on (file, version, ...)")
+    progress = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    message = models.CharField(max_length=300, blank=True, help_text="The current phase, or the outcome")
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "-created_at"], name="job_status_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        return min(100, round(100 * self.progress / self.total)) if self.total else 0
+
+
+class StyleModelVersion(models.Model):
+    """A style-model artefact known to the site; exactly one is active (search and uploads use it).
+
+    The database, not a file on one host, says which version is active, so every web and worker
+    host flips together.
+    """
+
+    class State(models.TextChoices):
+        EMBEDDING = "embedding", "Embedding the catalogue"
+        ACTIVE = "active", "Active"
+        RETIRED = "retired", "Retired"
+
+    version = models.CharField(max_length=100, unique=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.EMBEDDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-activated_at", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["state"], condition=models.Q(state="active"), name="style_model_one_active"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} ({self.state})"
+
+
+class ArtworkEmbedding(models.Model):
+    """Catalogue embeddings of a version that is not the active one (being built, or kept after a switch).
+
+    `Artwork.embedding` always holds the active version, under the one HNSW index search uses; this
+    table has no vector index, so building a new version costs searches nothing and a switch copies
+    the vectors over in one transaction (see recommender/versions.py).
+    """
+
+    artwork = models.ForeignKey(Artwork, on_delete=models.CASCADE, related_name="staged_embeddings")
+    version = models.CharField(max_length=100)
+    vector = VectorField(dimensions=EMBEDDING_DIM)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["artwork", "version"], name="artwork_embedding_unique_version")]
+        indexes = [models.Index(fields=["version"], name="artwork_embedding_by_version")]
+
+    def __str__(self) -> str:
+        return f"{self.artwork_id} @ {self.version}"

@@ -162,6 +162,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Task modules not named tasks.py (autodiscovery finds only those): the living-catalogue jobs.
+CELERY_IMPORTS = ["recommender.jobs"]
 # A request must not hang when Redis is down: give up publishing quickly (the upload stays queued
 # and is re-queued when a worker starts).
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}

@@ -2,18 +2,22 @@ from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from recommender.embeddings import artworks_needing_embedding, catalogue_embed
-from recommender.ml.style_model import get_style_model
+from recommender.versions import active_style_model, ensure_active_recorded
 
 
 class Command(BaseCommand):
-    help = "Compute the embedding of every artwork that has none or one from an older model version."
+    help = (
+        "Compute the active style model's embedding of every artwork that has none (or an older one). "
+        "To move to another model version use activate_style_model."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--batch", type=int, default=32)
         parser.add_argument("--limit", type=int, default=None)
 
     def handle(self, *args, batch: int, limit: int | None, **options) -> None:
-        model = get_style_model()
+        ensure_active_recorded()  # the first run pins the configured model as the active version
+        model = active_style_model()
         todo = artworks_needing_embedding(model.version).count()
         if limit is not None:
             todo = min(todo, limit)
