@@ -6,6 +6,7 @@ from django.views.static import serve
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("gallery.api.urls")),
+    path("api/", include("gallery.api.explore_urls")),
     path("accounts/", include("gallery.auth_urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("gallery.urls")),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import explore_views, views
 
 app_name = "gallery"
 urlpatterns = [
@@ -9,6 +9,7 @@ urlpatterns = [
     path("artworks/<int:pk>/", views.artwork_detail, name="artwork_detail"),
     path("artists/", views.artist_list, name="artist_list"),
     path("artists/<slug:slug>/", views.artist_detail, name="artist_detail"),
+    path("artists/<slug:slug>/connections/", explore_views.artist_path, name="artist_path"),
     path("upload/", views.upload_create, name="upload_create"),
     path("uploads/<int:pk>/", views.upload_detail, name="upload_detail"),
     path("uploads/<int:pk>/status/", views.upload_status, name="upload_status"),

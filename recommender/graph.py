@@ -198,3 +198,29 @@ def influences_of(key: str) -> dict[str, list[str]]:
     if not rows:
         return {"influenced_by": [], "influenced": []}
     return {"influenced_by": sorted(rows[0]["by"]), "influenced": sorted(rows[0]["on"])}
+
+
+def influence_path_between(source_key: str, target_key: str, max_hops: int) -> tuple[list[str], InfluencePath] | None:
+    """The shortest influence path between two painters, following edges in either direction.
+
+    Returns the painters' keys along the path with the path itself, or None when either painter is
+    unknown to the graph or no path of at most `max_hops` steps joins them. The bound keeps the
+    search cheap on a dense graph and the answer meaningful ("connected within N steps").
+    """
+    hops = int(max_hops)
+    if hops < 1:
+        raise ValueError(f"max_hops must be at least 1, got {max_hops!r}")
+    if not source_key or not target_key or source_key == target_key:
+        return None
+    label = _label()
+    rows = _run(
+        f"MATCH (a:{label} {{key: $source}}), (b:{label} {{key: $target}}) "
+        f"MATCH p = shortestPath((a)-[:INFLUENCED_BY*..{hops}]-(b)) "
+        "RETURN [n IN nodes(p) | n.key] AS keys, [n IN nodes(p) | n.name] AS names, "
+        "[i IN range(0, length(p) - 1) | startNode(relationships(p)[i]) = nodes(p)[i]] AS steps",
+        source=source_key,
+        target=target_key,
+    )
+    if not rows:
+        return None
+    return rows[0]["keys"], InfluencePath(names=rows[0]["names"], steps=rows[0]["steps"])

@@ -1,0 +1,14 @@
+"""API routes of the exploration features, mounted under /api/ beside gallery.api.urls (namespace "explore-api").
+
+Kept in their own module so the features can be read (and removed) together; drf-spectacular lists
+them in /api/schema/ and /api/docs/ like every other route.
+"""
+
+from django.urls import path
+
+from . import explore
+
+app_name = "explore-api"
+urlpatterns = [
+    path("artists/<int:pk>/path/", explore.ArtistPathApi.as_view(), name="artist_path"),
+]

@@ -1,0 +1,72 @@
+"""Exploration pages: paths between painters, palette search, the map of the catalogue.
+
+Like gallery.views: validate the query string, call one selector, render. Nothing here imports
+numpy-heavy ML or TensorFlow; palettes and map coordinates are computed by workers and commands.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from recommender import graph
+
+from . import selectors
+from .models import Artist
+from .painter_paths import DEFAULT_MAX_HOPS, MAX_HOPS_LIMIT, PathInputError, painter_path
+
+PAINTER_SUGGESTIONS = 8
+
+
+def _hops(raw: str | None) -> int | None:
+    """The requested bound on path length; None when it is not a whole number in range."""
+    if raw in (None, ""):
+        return DEFAULT_MAX_HOPS
+    try:
+        hops = int(raw)
+    except ValueError:
+        return None
+    return hops if 1 <= hops <= MAX_HOPS_LIMIT else None
+
+
+@require_GET
+def artist_path(request: HttpRequest, slug: str) -> HttpResponse:
+    """ "How is X connected to Y": the shortest influence path, with a work of each painter on it."""
+    source = selectors.artist_get_by_slug(slug=slug)
+    if source is None:
+        raise Http404("No such painter")
+    query = request.GET.get("to", "").strip()[:200]
+    hops = _hops(request.GET.get("hops"))
+    context: dict[str, object] = {
+        "artist": source,
+        "query": query,
+        "hops": hops or DEFAULT_MAX_HOPS,
+        "error": "",
+        "path": None,
+        "suggestions": [],
+    }
+    status = 200
+    if hops is None:
+        context["error"] = f"The number of steps must be a whole number from 1 to {MAX_HOPS_LIMIT}."
+        status = 400
+    elif query:
+        target = selectors.artist_from_hint(query)
+        if target is None:
+            context["error"] = f"No painter called “{query}” in the catalogue."
+            context["suggestions"] = list(
+                Artist.objects.filter(name__icontains=query)
+                .exclude(pk=source.pk)
+                .order_by("name")[:PAINTER_SUGGESTIONS]
+            )
+            status = 404
+        else:
+            try:
+                context["path"] = painter_path(source=source, target=target, max_hops=hops)
+            except PathInputError as exc:
+                context["error"] = str(exc)
+                status = 400
+            except graph.GraphUnavailable:
+                context["error"] = "The influence graph is unavailable right now; please try again in a minute."
+                status = 503
+    return render(request, "gallery/explore/artist_path.html", context, status=status)
