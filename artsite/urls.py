@@ -15,3 +15,9 @@ urlpatterns = [
 if settings.SERVE_MEDIA:
     # Local default only: uploads and catalogue images from MEDIA_ROOT. With S3 the bucket serves them.
     urlpatterns += [re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})]
+
+# JSON under /api/, the site's pages elsewhere (artsite/errors.py).
+handler400 = "artsite.errors.bad_request"
+handler403 = "artsite.errors.permission_denied"
+handler404 = "artsite.errors.page_not_found"
+handler500 = "artsite.errors.server_error"

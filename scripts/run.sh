@@ -13,9 +13,11 @@ worker=$!
 trap 'kill $worker 2>/dev/null || true; wait $worker 2>/dev/null || true' EXIT INT TERM
 echo "worker: Celery (log in .run/celery.log)"
 echo "site:   http://127.0.0.1:$PORT/   (admin: http://127.0.0.1:$PORT/admin/, API docs: /api/docs/)"
+# DEBUG stays off (the settings' default) and the secret key is the random one the settings keep in
+# .run/secret_key; only the development server, for someone editing the code, turns DEBUG on.
 if [ "${DEV_SERVER:-0}" = 1 ]; then
-  # Auto-reload while editing code.
-  .venv/bin/python manage.py runserver "127.0.0.1:$PORT"
+  # Auto-reload and Django's debug pages while editing code.
+  DJANGO_DEBUG=1 .venv/bin/python manage.py runserver "127.0.0.1:$PORT"
 else
   # Several processes so one slow request does not hold up the others; static files via WhiteNoise.
   .venv/bin/gunicorn artsite.wsgi:application --bind "127.0.0.1:$PORT" --workers "${WEB_WORKERS:-2}" --worker-class gthread --threads "${WEB_THREADS:-4}" --keep-alive 5 \

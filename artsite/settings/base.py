@@ -8,9 +8,11 @@ Bad values fail loudly at start-up rather than half-working later.
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -69,12 +71,31 @@ def _read_run_file(name: str) -> str | None:
     return path.read_text().strip() if path.exists() else None
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or _read_run_file("secret_key") or ""
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off")
-    SECRET_KEY = "insecure-development-key-only-for-local-debug"
+def _generated_secret_key() -> str:
+    """The key in .run/secret_key, created (random, mode 0600) the first time it is needed.
+
+    A checkout gets its own key and keeps it across restarts (sessions and signed URLs survive);
+    production passes DJANGO_SECRET_KEY instead (artsite/settings/production.py requires it).
+    """
+    path = RUN_DIR / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process (web, worker) created it first: read theirs
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(50))
+    key = path.read_text().strip()
+    if len(key) < 50:
+        raise ImproperlyConfigured(f"{path} holds no usable secret key; delete it and a new one is generated")
+    return key
+
+
+# Off unless asked for: `make run` serves with DEBUG off; `DEV_SERVER=1 make run` turns it on.
+DEBUG = env_bool("DJANGO_DEBUG", False)
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or _generated_secret_key()
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
@@ -91,6 +112,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI assets served locally: no CDN at run time
+    "csp",
     "gallery",
     "recommender",
 ]
@@ -104,6 +126,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "artsite.urls"
@@ -202,6 +225,35 @@ STORAGES = {
 # Serve media from Django only in the local default set-up; production puts a server/bucket in front.
 SERVE_MEDIA = env_bool("ARTSITE_SERVE_MEDIA", "AWS_STORAGE_BUCKET_NAME" not in os.environ)
 
+# --- Content-Security-Policy (django-csp) ---------------------------------------------------------
+# Scripts and style sheets only from this site: the pages load static/js/*.js and static/css/site.css,
+# with no inline <script> or <style> (the API docs use drf-spectacular's split view for the same
+# reason). Inline style *attributes* stay allowed: progress and probability bars set their width with
+# one, and so does Django's admin; an attribute cannot run script or load anything img-src forbids.
+_csp_img = [SELF, "data:", *env_list("CSP_IMG_SRC_EXTRA", [])]  # data: for Swagger UI's icons
+if os.environ.get("AWS_S3_ENDPOINT_URL"):
+    _endpoint = urlparse(os.environ["AWS_S3_ENDPOINT_URL"])
+    _csp_img.append(f"{_endpoint.scheme}://*.{_endpoint.netloc}")  # virtual-hosted bucket URLs
+    _csp_img.append(f"{_endpoint.scheme}://{_endpoint.netloc}")  # path-style bucket URLs
+elif os.environ.get("AWS_STORAGE_BUCKET_NAME"):
+    _csp_img.append("https://*.amazonaws.com")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "style-src-elem": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": _csp_img,
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
 # --- Auth ---------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -209,6 +261,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+CSRF_FAILURE_VIEW = "artsite.errors.csrf_failure"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "gallery:home"
 LOGOUT_REDIRECT_URL = "gallery:home"
