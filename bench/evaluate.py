@@ -1,7 +1,7 @@
 """Compare the similarity features on held-out paintings; print markdown tables.
 
-    python bench/evaluate.py [--data CATALOGUE_DIR] [--style DIR] [--autoencoder DIR] [--limit N]
-                             [--k 10] [--cache-dir /tmp/artsite_eval_cache] [--check-neo4j]
+    python bench/evaluate.py [--data CATALOGUE_DIR] [--style DIR] [--autoencoder DIR] [--score-test]
+                             [--limit N] [--k 10] [--cache-dir /tmp/artsite_eval_cache] [--check-neo4j]
 
 Feature sets:
 
@@ -9,12 +9,14 @@ Feature sets:
 * ``style``: the fine-tuned style model's embeddings (``recommender/artifacts/style``);
 * ``autoencoder``: the denoising autoencoder's bottleneck (``recommender/artifacts/autoencoder``).
 
-Catalogue = train + val of the style model's split, queries = its test part (no model trained on
-them). For each set: precision@k of same style and of same painter (queries with a known painter),
-plain cosine order and after influence re-ranking (``recommender.evaluation``). Also the style
-classifier's top-1/top-3/macro-F1 on the test part, recomputed from the model and compared with
-its model card. Features are cached under ``--cache-dir`` (not the repo), keyed by model version
-and the ids. ``--limit N`` keeps N queries and 4N catalogue paintings for a smoke run.
+Queries are the catalogue paintings of the style model's validation parts (``val`` + ``val_unseen``),
+or of its test parts with ``--score-test`` (do that once, for the model you ship); the catalogue
+searched is every other catalogue painting (the training pack is never searched). Each query is
+embedded twice: as the file is, and format-neutral (``training.augment.format_neutral``). For each
+set: precision@k of same style and of same painter (queries with a known painter), plain cosine
+order and after influence re-ranking (``recommender.evaluation``), and the style classifier's
+top-1/top-3/macro-F1 on the same queries. Features are cached under ``--cache-dir`` (not the repo),
+keyed by model version and the ids. ``--limit N`` keeps N queries and 4N catalogue paintings.
 """
 
 from __future__ import annotations
@@ -23,11 +25,9 @@ import argparse
 import hashlib
 import math
 import os
-import re
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,12 +43,17 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
+
 from recommender.evaluation import InfluenceGraph, evaluate_retrieval, load_split  # noqa: E402
 from recommender.ml.autoencoder import ARTIFACTS_ROOT as AE_ROOT  # noqa: E402
-from recommender.ml.preprocess import load_batch  # noqa: E402
+from recommender.ml.loader import iter_batches  # noqa: E402
+from recommender.ml.preprocess import load_image, open_rgb, to_model_input  # noqa: E402
 from recommender.ml.style_model import ARTIFACTS_ROOT as STYLE_ROOT  # noqa: E402
 from recommender.ml.style_model import resolve_artifact_dir  # noqa: E402
-from recommender.training import default_backbone_path, read_catalogue  # noqa: E402
+from recommender.training.augment import format_neutral  # noqa: E402
+from recommender.training.data import read_paintings  # noqa: E402
+from recommender.training.network import default_backbone_path  # noqa: E402
 
 Extract = Callable[[np.ndarray], dict[str, np.ndarray]]
 
@@ -117,34 +122,42 @@ def autoencoder_set(artifact: Path) -> FeatureSet | None:
     return FeatureSet("autoencoder", f"denoising autoencoder ({model.pooling} bottleneck)", model.version, make)
 
 
-def check_autoencoder_split(artifact: Path, data_dir: Path, queries: list[str]) -> None:
+def check_autoencoder_split(artifact: Path, queries: list[str]) -> None:
     """Warn when the autoencoder may have trained on query paintings (it must use the same split)."""
     import json
 
     from recommender.ml.autoencoder import CARD_FILE_NAME
     from recommender.ml.autoencoder import resolve_artifact_dir as resolve_ae_dir
-    from recommender.training import make_split
 
     card_file = resolve_ae_dir(artifact) / CARD_FILE_NAME
     if not card_file.is_file():
         return
     source = json.loads(card_file.read_text(encoding="utf-8")).get("data", {}).get("split", "")
-    match = re.fullmatch(r"make_split\(seed=(\d+)\)", source)
-    if match:
-        train = set(make_split(read_catalogue(data_dir), seed=int(match.group(1)))["train"])
-    elif Path(source).is_file():
-        train = set(json.loads(Path(source).read_text(encoding="utf-8"))["train"])
-    else:
+    if not Path(source).is_file():
         print(f"autoencoder: cannot check its training split ({source!r})")
         return
+    train = set(json.loads(Path(source).read_text(encoding="utf-8"))["train"])
     seen = len(train & set(queries))
     print(f"autoencoder trained on {source}: {seen} of the {len(queries)} queries in its training part")
     if seen:
         print("WARNING: the autoencoder saw query paintings; its numbers are optimistic")
 
 
-def extract_all(sets: list[FeatureSet], paths: list[Path], key: str, cache_dir: Path, batch: int) -> float:
-    """Fill each set's features from the cache or by one shared decoding pass; returns decode seconds."""
+def neutral_image(path: Path) -> np.ndarray:
+    """The format-neutral rendering (``training.augment.format_neutral``) through the app's preprocessing."""
+    return to_model_input(format_neutral(open_rgb(path)))
+
+
+def extract_all(
+    sets: list[FeatureSet],
+    paths: list[Path],
+    key: str,
+    cache_dir: Path,
+    batch: int,
+    decode: Callable[[Path], np.ndarray] = load_image,
+) -> float:
+    """Fill each set's features from the cache or by one shared decoding pass; returns seconds spent
+    waiting for decoded batches (not hidden behind inference)."""
     todo: list[FeatureSet] = []
     for fs in sets:
         file = cache_dir / f"{fs.name}-{fs.version}-{key}.npz"
@@ -157,26 +170,21 @@ def extract_all(sets: list[FeatureSet], paths: list[Path], key: str, cache_dir: 
         return 0.0
     extractors = {fs.name: fs.make() for fs in todo}
     outs: dict[str, dict[str, list[np.ndarray]]] = {fs.name: {} for fs in todo}
-    chunks = [paths[i : i + batch] for i in range(0, len(paths), batch)]
     decode_s = 0.0
     t_all = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        pending = [pool.submit(load_batch, c) for c in chunks[:2]]
-        for i in range(len(chunks)):
+    t_wait = time.perf_counter()
+    for start, x in iter_batches(paths, decode, batch_size=batch):
+        decode_s += time.perf_counter() - t_wait
+        for fs in todo:
             t0 = time.perf_counter()
-            x = pending[i].result()  # time spent waiting for decoding, not hidden behind inference
-            decode_s += time.perf_counter() - t0
-            if i + 2 < len(chunks):
-                pending.append(pool.submit(load_batch, chunks[i + 2]))
-            for fs in todo:
-                t0 = time.perf_counter()
-                for name, value in extractors[fs.name](x).items():
-                    outs[fs.name].setdefault(name, []).append(value)
-                fs.extract_s += time.perf_counter() - t0
-            if i % 50 == 0 or i == len(chunks) - 1:
-                done = min((i + 1) * batch, len(paths))
-                rate = done / (time.perf_counter() - t_all)
-                print(f"  features: {done}/{len(paths)} images, {rate:.0f} img/s", file=sys.stderr, flush=True)
+            for name, value in extractors[fs.name](x).items():
+                outs[fs.name].setdefault(name, []).append(value)
+            fs.extract_s += time.perf_counter() - t0
+        done = start + len(x)
+        if (start // batch) % 50 == 0 or done == len(paths):
+            rate = done / (time.perf_counter() - t_all)
+            print(f"  features: {done}/{len(paths)} images, {rate:.0f} img/s", file=sys.stderr, flush=True)
+        t_wait = time.perf_counter()
     cache_dir.mkdir(parents=True, exist_ok=True)
     for fs in todo:
         arrays = {name: np.concatenate(values) for name, values in outs[fs.name].items()}
@@ -247,15 +255,21 @@ def fmt(x: float) -> str:
     return "–" if math.isnan(x) else f"{x:.3f}"
 
 
+def neutral_copy(fs: FeatureSet) -> FeatureSet:
+    """The same extractor under another name, for the format-neutral pass over the queries."""
+    return FeatureSet(f"{fs.name}-neutral", fs.label, fs.version, fs.make, model=fs.model)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument(
-        "--data",
-        type=Path,
-        default=Path(os.environ.get("ARTSITE_CATALOGUE_DIR", REPO.parent / "shared" / "data" / "catalogue")),
-    )
+    ap.add_argument("--data", type=Path, default=Path(settings.CATALOGUE_DIR))
     ap.add_argument("--style", type=Path, default=STYLE_ROOT / "current", help="style artefact (dir or root)")
     ap.add_argument("--autoencoder", type=Path, default=AE_ROOT, help="autoencoder artefact (dir or root)")
+    ap.add_argument(
+        "--score-test",
+        action="store_true",
+        help="query with the test parts (once, for the model you ship); default: the validation parts",
+    )
     ap.add_argument("--limit", type=int, default=None, help="N queries + 4N catalogue paintings (smoke run)")
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--batch", type=int, default=32)
@@ -268,41 +282,50 @@ def main() -> None:
 
     config = RankingConfig()
 
-    paintings = {p.id: p for p in read_catalogue(args.data)}
-    split, source = load_split(args.data, resolve_artifact_dir(args.style))
-    catalogue = [i for i in split["train"] + split["val"] if i in paintings]
-    queries = [i for i in split["test"] if i in paintings]
+    # The browsable catalogue only: the training pack is never searched.
+    paintings = {p.id: p for p in read_paintings(args.data)}
+    split, source = load_split(resolve_artifact_dir(args.style))
+    query_parts = ("test", "test_unseen") if args.score_test else ("val", "val_unseen")
+    queries = [i for part in query_parts for i in split[part] if i in paintings]
+    query_set = set(queries)
+    catalogue = sorted(i for i in paintings if i not in query_set)
     if args.limit:
         rng = np.random.default_rng(0)
         queries = sorted(rng.choice(queries, min(args.limit, len(queries)), replace=False).tolist())
         catalogue = sorted(rng.choice(catalogue, min(4 * args.limit, len(catalogue)), replace=False).tolist())
     ids = catalogue + queries
     key = hashlib.sha1(",".join(ids).encode()).hexdigest()[:12]
-    print(f"split: {source}; catalogue {len(catalogue)}, queries {len(queries)} (test part)")
+    print(f"split: {source}; catalogue {len(catalogue)}, queries {len(queries)} ({' + '.join(query_parts)})")
 
-    check_autoencoder_split(args.autoencoder, args.data, queries)
+    check_autoencoder_split(args.autoencoder, queries)
     sets = [imagenet_set(), style_set(args.style), autoencoder_set(args.autoencoder)]
     sets = [fs for fs in sets if fs is not None]
     decode_s = extract_all(sets, [paintings[i].path for i in ids], key, args.cache_dir, args.batch)
+    neutral_sets = [neutral_copy(fs) for fs in sets]
+    qkey = hashlib.sha1(("neutral," + ",".join(queries)).encode()).hexdigest()[:12]
+    decode_s += extract_all(
+        neutral_sets, [paintings[i].path for i in queries], qkey, args.cache_dir, args.batch, neutral_image
+    )
 
     graph = InfluenceGraph.from_csv(args.data / "influences.csv")
     styles = [paintings[i].style for i in ids]
     painters = [paintings[i].artist for i in ids]
     n_cat = len(catalogue)
     results = {}
-    for fs in sets:
-        assert fs.features is not None
-        results[fs.name] = evaluate_retrieval(
-            fs.features[:n_cat],
-            styles[:n_cat],
-            painters[:n_cat],
-            fs.features[n_cat:],
-            styles[n_cat:],
-            painters[n_cat:],
-            graph,
-            k=args.k,
-            config=config,
-        )
+    for fs, neutral in zip(sets, neutral_sets, strict=True):
+        assert fs.features is not None and neutral.features is not None
+        for name, query_features in ((fs.name, fs.features[n_cat:]), (neutral.name, neutral.features)):
+            results[name] = evaluate_retrieval(
+                fs.features[:n_cat],
+                styles[:n_cat],
+                painters[:n_cat],
+                query_features,
+                styles[n_cat:],
+                painters[n_cat:],
+                graph,
+                k=args.k,
+                config=config,
+            )
 
     r0 = next(iter(results.values()))
     k = args.k
@@ -310,38 +333,40 @@ def main() -> None:
         f"\n### Retrieval on held-out paintings: {r0.n_queries} queries ({r0.n_painter_queries} with a known "
         f"painter) against {n_cat} catalogue paintings; exact cosine; re-ranked = RankingConfig defaults "
         f"(weight {config.weight}, same painter {config.same_painter}, unconnected −{config.unconnected_penalty}, "
-        f"repeat −{config.repeat_penalty}, {config.candidates} candidates, ≤{config.max_hops} hops)\n"
+        f"repeat −{config.repeat_penalty}, {config.candidates} candidates, ≤{config.max_hops} hops). "
+        "Queries as the files are, and format-neutral (centre square at 160 px; the catalogue as it is).\n"
     )
     print(
-        f"| features | version | dim | style P@{k} | style P@{k} re-ranked | painter P@{k} | painter P@{k} re-ranked |"
+        f"| features | queries | version | dim | style P@{k} | style P@{k} re-ranked | painter P@{k} "
+        f"| painter P@{k} re-ranked |"
     )
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
-    for fs in sets:
-        r = results[fs.name]
-        print(
-            f"| {fs.label} | {fs.version} | {fs.features.shape[1]} | {fmt(r.style_precision)} | "
-            f"{fmt(r.style_precision_reranked)} | {fmt(r.painter_precision)} | {fmt(r.painter_precision_reranked)} |"
-        )
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    for fs, neutral in zip(sets, neutral_sets, strict=True):
+        for label, name in (("original", fs.name), ("format-neutral", neutral.name)):
+            r = results[name]
+            print(
+                f"| {fs.label} | {label} | {fs.version} | {fs.features.shape[1]} | {fmt(r.style_precision)} | "
+                f"{fmt(r.style_precision_reranked)} | {fmt(r.painter_precision)} | "
+                f"{fmt(r.painter_precision_reranked)} |"
+            )
 
     style = next((fs for fs in sets if fs.name == "style"), None)
-    if style is not None and style.probs is not None:
-        from recommender.training import evaluate_probs
+    style_neutral = next((fs for fs in neutral_sets if fs.name == "style-neutral"), None)
+    if style is not None and style.probs is not None and style_neutral is not None:
+        from recommender.training.metrics import evaluate_probs
 
-        model = style.model
-        classes = model.classes
+        classes = style.model.classes
         y = np.array([classes.index(s) for s in styles[n_cat:]])
-        metrics = evaluate_probs(y, style.probs[n_cat:], classes)
-        card = model.model_card.get("test", {})
-        print(f"\n### Style classifier on the test part ({metrics['n']} paintings), {style.version}\n")
-        print("| metric | recomputed | model card | match |")
-        print("| --- | ---: | ---: | --- |")
-        for name, label in (("top1", "top-1"), ("top3", "top-3"), ("macro_f1", "macro-F1")):
-            ours, theirs = metrics[name], card.get(name)
-            if theirs is None or args.limit:
-                verdict, shown = "n/a (limited run)" if args.limit else "n/a (not in card)", "–"
-            else:
-                verdict, shown = ("yes" if abs(ours - theirs) < 1e-3 else f"NO (Δ {ours - theirs:+.4f})"), fmt(theirs)
-            print(f"| {label} | {fmt(ours)} | {shown} | {verdict} |")
+        print(f"\n### Style classifier on the query parts ({len(y)} catalogue paintings), {style.version}\n")
+        print("| queries | top-1 | top-3 | macro-F1 |")
+        print("| --- | ---: | ---: | ---: |")
+        for label, probs in (("original", style.probs[n_cat:]), ("format-neutral", style_neutral.probs)):
+            m = evaluate_probs(y, probs, classes)
+            print(f"| {label} | {fmt(m['top1'])} | {fmt(m['top3'])} | {fmt(m['macro_f1'])} |")
+        print(
+            "\n(The model card's figures also count the held-out images of the training pack; these count "
+            "catalogue paintings only.)"
+        )
 
     print("\n### Timings (this machine)\n")
     print("| features | cached | extraction s (inference only) | retrieval eval s |")

@@ -42,23 +42,22 @@ from recommender.graph import InfluencePath
 # ---------------------------------------------------------------------------------------------
 # Split
 # ---------------------------------------------------------------------------------------------
-def load_split(data_dir: Path, style_artifact: Path | None = None, seed: int = 42) -> tuple[dict[str, list[str]], str]:
-    """The style model's train/val/test painting ids, and where they came from.
-
-    From the style artefact's ``split.json`` (default: the committed one named by
-    ``recommender/artifacts/style/CURRENT``) when it lists ids; otherwise the same default split
-    recomputed with :func:`recommender.training.make_split` (same seed and fractions).
+def load_split(style_artifact: Path | None = None) -> tuple[dict[str, list[str]], str]:
+    """The style model's split (``train``, ``val``, ``test`` and, for models trained since the
+    format-invariance work, ``val_unseen``/``test_unseen``: painters never seen in training), and
+    where it came from: the ``split.json`` of the style artefact (default: the one ``CURRENT``
+    names). The split is only ever read from an artefact: recomputing it needs the perceptual hashes
+    and the training pack, and a drifted recomputation would leak training images into queries.
     """
     from recommender.ml.style_model import ARTIFACTS_ROOT as STYLE_ROOT
     from recommender.ml.style_model import resolve_artifact_dir
-    from recommender.training import make_split, read_catalogue
 
     split_file = resolve_artifact_dir(style_artifact or STYLE_ROOT / "current") / "split.json"
-    if split_file.is_file():
-        split = json.loads(split_file.read_text(encoding="utf-8"))
-        if split.get("train"):
-            return {part: list(split[part]) for part in ("train", "val", "test")}, str(split_file)
-    return make_split(read_catalogue(data_dir), seed=seed), f"make_split(seed={seed})"
+    split = json.loads(split_file.read_text(encoding="utf-8")) if split_file.is_file() else {}
+    if not split.get("train"):
+        raise FileNotFoundError(f"{split_file} lists no split ids")
+    parts = ("train", "val", "test", "val_unseen", "test_unseen")
+    return {part: list(split.get(part, [])) for part in parts}, str(split_file)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ def style_model(tmp_path_factory):
     model = get_style_model()
     if not (model.artifact_dir / "model.keras").is_file():
         from gallery.styles import STYLE_DESCRIPTIONS
-        from recommender.training import build_tiny_artifact
+        from recommender.training.artefact import build_tiny_artifact
 
         model = StyleModel(build_tiny_artifact(tmp_path_factory.mktemp("tiny-model"), sorted(STYLE_DESCRIPTIONS)))
         set_style_model(model)

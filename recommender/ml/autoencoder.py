@@ -228,7 +228,8 @@ def train_autoencoder(
     import tensorflow as tf
 
     from recommender.evaluation import load_split
-    from recommender.training import configure_tf_threads, read_catalogue
+    from recommender.training.data import read_paintings as read_catalogue
+    from recommender.training.network import configure_tf_threads
 
     configure_tf_threads()
     keras.utils.set_random_seed(seed)
@@ -236,7 +237,7 @@ def train_autoencoder(
     version = version or f"ae-conv{AE_SIZE}-{started:%Y%m%d-%H%M}"
 
     paintings = {p.id: p for p in read_catalogue(data_dir)}
-    split, split_source = load_split(data_dir, seed=seed)
+    split, split_source = load_split()
     train_ids = [i for i in split["train"] if i in paintings]
     val_ids = [i for i in split["val"] if i in paintings]
     if limit is not None:

@@ -1,83 +1,83 @@
 """``manage.py train_style_model``: train the art-style classifier and write a versioned artefact.
 
-A thin wrapper around :func:`recommender.training.train_style_model`.
+Every field of :class:`recommender.training.loop.TrainConfig` is a flag, so the documented command
+reproduces the shipped model. The test parts are scored only with ``--score-test``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from recommender.ml.style_model import ARTIFACTS_ROOT
+# Fields set from other flags (paths with defaults from settings) or not meant for the command line.
+_SPECIAL = {"data_dir", "extra_dir", "out_root", "backbone_path", "cache_dir", "activate", "version", "score_test"}
 
 
-def _default_data_dir() -> Path:
-    configured = getattr(settings, "CATALOGUE_DIR", None)
-    if configured and Path(configured).is_dir():
-        return Path(configured)
-    return Path(settings.BASE_DIR).parent / "shared" / "data" / "catalogue"
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
 
 
 class Command(BaseCommand):
     help = (
-        "Fine-tune the EfficientNet-Lite0 style classifier on the catalogue, evaluate it once on "
-        "the held-back test part and write recommender/artifacts/style/<version>/."
+        "Fine-tune the EfficientNet-Lite0 style classifier on the catalogue and the training pack, choose on "
+        "validation, optionally score the test parts once (--score-test), and write "
+        "recommender/artifacts/style/<version>/."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        from recommender.training import TrainConfig
+        from recommender.ml.style_model import ARTIFACTS_ROOT
+        from recommender.training.cache import DEFAULT_CACHE_DIR
+        from recommender.training.loop import TrainConfig
 
-        parser.add_argument("--data", type=Path, default=None, help="catalogue dir (csv + images)")
-        parser.add_argument("--epochs", type=int, default=TrainConfig.epochs, help="fine-tuning epochs")
+        parser.add_argument("--data", type=Path, default=None, help="catalogue dir (default: settings.CATALOGUE_DIR)")
         parser.add_argument(
-            "--head-epochs", type=int, default=TrainConfig.head_epochs, help="epochs of the frozen-backbone head phase"
+            "--extra", type=Path, default=None, help="training pack dir (default: settings.EXTRA_TRAINING_DIR)"
         )
-        parser.add_argument(
-            "--fine-tune-blocks",
-            type=int,
-            default=TrainConfig.fine_tune_blocks,
-            help="top MBConv blocks to fine-tune (1..15)",
-        )
-        parser.add_argument(
-            "--views",
-            type=int,
-            default=TrainConfig.train_views,
-            help="cached views per training image (center + random crops)",
-        )
-        parser.add_argument("--batch", type=int, default=TrainConfig.batch)
-        parser.add_argument("--lr", type=float, default=TrainConfig.lr)
-        parser.add_argument("--limit", type=int, default=None, help="use only N paintings (smoke runs)")
-        parser.add_argument(
-            "--out", type=Path, default=ARTIFACTS_ROOT, help="artefact root; the run writes <out>/<version>/"
-        )
+        parser.add_argument("--no-extra", action="store_true", help="train on the catalogue alone")
+        parser.add_argument("--out", type=Path, default=ARTIFACTS_ROOT, help="artefact root; writes <out>/<version>/")
+        parser.add_argument("--backbone", type=Path, default=None, help="EfficientNet-Lite0 .keras file")
+        parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR, help="activation cache (not in git)")
         parser.add_argument(
             "--model-version", default=None, help="artefact name (default style-effnetlite0-YYYYMMDD-HHMM)"
         )
         parser.add_argument("--no-activate", action="store_true", help="do not point <out>/CURRENT at the new version")
+        parser.add_argument(
+            "--score-test",
+            action="store_true",
+            help="score the test parts once after choosing on validation (do this for the run you ship)",
+        )
+        for field in dataclasses.fields(TrainConfig):
+            if field.name in _SPECIAL:
+                continue
+            kind = int if field.name == "limit" else type(field.default)
+            parser.add_argument(_flag(field.name), type=kind, default=field.default, help=f"default {field.default}")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        from recommender.training import TrainConfig, train_style_model
+        from recommender.training.loop import TrainConfig, train_style_model
 
-        data_dir: Path = opts["data"] or _default_data_dir()
+        data_dir: Path = opts["data"] or Path(settings.CATALOGUE_DIR)
         if not (data_dir / "catalogue.csv").is_file():
             raise CommandError(f"no catalogue.csv in {data_dir}")
+        extra_dir = None if opts["no_extra"] else (opts["extra"] or Path(settings.EXTRA_TRAINING_DIR))
+        if extra_dir is not None and not (extra_dir / "extra.csv").is_file():
+            raise CommandError(f"no extra.csv in {extra_dir} (pass --no-extra to train without the pack)")
         if not 1 <= opts["fine_tune_blocks"] <= 15:
             raise CommandError("--fine-tune-blocks must be in 1..15")
+        knobs = {f.name: opts[f.name] for f in dataclasses.fields(TrainConfig) if f.name not in _SPECIAL}
         cfg = TrainConfig(
             data_dir=data_dir,
+            extra_dir=extra_dir,
             out_root=opts["out"],
-            epochs=opts["epochs"],
-            head_epochs=opts["head_epochs"],
-            fine_tune_blocks=opts["fine_tune_blocks"],
-            train_views=opts["views"],
-            batch=opts["batch"],
-            lr=opts["lr"],
-            limit=opts["limit"],
+            backbone_path=opts["backbone"],
+            cache_dir=opts["cache_dir"],
             version=opts["model_version"],
             activate=not opts["no_activate"],
+            score_test=opts["score_test"],
+            **knobs,
         )
 
         def progress(message: str) -> None:
