@@ -11,24 +11,15 @@ between kept painters.
 from __future__ import annotations
 
 import argparse
-import csv
 import random
 import shutil
+import sys
 from collections import defaultdict
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-def read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        return list(reader.fieldnames or []), list(reader)
-
-
-def write(path: Path, fields: list[str], rows: list[dict[str, str]]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
+from gallery.catalogue_folder import CatalogueFolder, Table, write_table
 
 
 def main() -> None:
@@ -40,9 +31,9 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(20261125)
 
-    cat_fields, catalogue = read(args.src / "catalogue.csv")
-    art_fields, artists = read(args.src / "artists.csv")
-    inf_fields, influences = read(args.src / "influences.csv")
+    src = CatalogueFolder(args.src)
+    cat_table, art_table, inf_table = src.catalogue(), src.artists(), src.influences()
+    catalogue, artists, influences = cat_table.rows, art_table.rows, inf_table.rows
     painters_in_catalogue = {row["artist"] for row in catalogue if row["artist"]}
     linked = {
         name
@@ -79,9 +70,9 @@ def main() -> None:
     (args.dest / "images").mkdir(parents=True)
     for row in chosen:
         shutil.copy2(args.src / row["file"], args.dest / row["file"])
-    write(args.dest / "catalogue.csv", cat_fields, sorted(chosen, key=lambda r: r["id"]))
-    write(args.dest / "artists.csv", art_fields, [a for a in artists if a["name"] in kept_painters])
-    write(args.dest / "influences.csv", inf_fields, edges)
+    write_table(args.dest / "catalogue.csv", Table(cat_table.fields, sorted(chosen, key=lambda r: r["id"])))
+    write_table(args.dest / "artists.csv", Table(art_table.fields, [a for a in artists if a["name"] in kept_painters]))
+    write_table(args.dest / "influences.csv", Table(inf_table.fields, edges))
     print(f"{len(chosen)} paintings, {len(kept_painters)} painters, {len(edges)} influences -> {args.dest}")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import shutil
 from collections import Counter
 
@@ -60,16 +59,15 @@ def style_model(tmp_path_factory):
 @pytest.fixture
 def demo_catalogue(transactional_db, graph_clean, style_model, tmp_path) -> list[dict[str, str]]:
     """Two demo paintings per style imported (PostgreSQL + Neo4j) and embedded with the style model."""
+    from gallery.catalogue_folder import CatalogueFolder, Table, write_table
     from gallery.services import catalogue_import
     from recommender.embeddings import catalogue_embed
 
     src = settings.DEMO_CATALOGUE_DIR
-    with (src / "catalogue.csv").open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        fields, rows = list(reader.fieldnames or []), list(reader)
+    table = CatalogueFolder(src).catalogue()
     per_style: Counter[str] = Counter()
     picked = []
-    for row in rows:
+    for row in table.rows:
         if per_style[row["style"]] < 2:
             per_style[row["style"]] += 1
             picked.append(row)
@@ -77,10 +75,7 @@ def demo_catalogue(transactional_db, graph_clean, style_model, tmp_path) -> list
     (directory / "images").mkdir(parents=True)
     for row in picked:
         shutil.copy(src / row["file"], directory / row["file"])
-    with (directory / "catalogue.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(picked)
+    write_table(directory / "catalogue.csv", Table(table.fields, picked))
     shutil.copy(src / "artists.csv", directory / "artists.csv")
     shutil.copy(src / "influences.csv", directory / "influences.csv")
     catalogue_import(directory=directory)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import shutil
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
+from gallery.catalogue_folder import Table, read_table, write_table
 from gallery.models import Artist, Artwork, Influence
 from gallery.services import catalogue_import
 
@@ -19,16 +19,12 @@ DEMO = settings.DEMO_CATALOGUE_DIR
 
 
 def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        return list(reader.fieldnames or []), list(reader)
+    table = read_table(path)
+    return table.fields, table.rows
 
 
 def _write(path: Path, fields: list[str], rows: list[dict[str, str]]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_table(path, Table(fields, rows))
 
 
 @pytest.fixture
