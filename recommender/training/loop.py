@@ -82,7 +82,7 @@ class TrainConfig:
     score_test: bool = False
 
 
-def _eval_view(p: Painting, view: int) -> np.ndarray:
+def eval_view(p: Painting, view: int) -> np.ndarray:
     img = open_rgb(p.path)
     if view == 0:
         return to_model_input(img)
@@ -106,7 +106,7 @@ def _subsample(paintings: list[Painting], limit: int | None, seed: int) -> list[
     return sorted(rng.sample(paintings, limit), key=lambda p: p.id)
 
 
-def _report(
+def report(
     y: np.ndarray,
     probs: dict[str, np.ndarray],
     emb: np.ndarray,
@@ -189,7 +189,7 @@ def train_style_model(cfg: TrainConfig, progress: Progress = logger.info) -> Pat
         feats[part] = cut_activations(
             bottom,
             items,
-            _train_view(cfg.seed) if train else _eval_view,
+            _train_view(cfg.seed) if train else eval_view,
             views=views,
             cache_file=cfg.cache_dir / f"{part}-{key}.npy",
             progress=progress,
@@ -313,7 +313,7 @@ def train_style_model(cfg: TrainConfig, progress: Progress = logger.info) -> Pat
     reports: dict[str, Any] = {}
     for part in eval_parts:
         probs, emb = evaluate(part, range(len(EVAL_VIEWS)))
-        reports[part] = _report(
+        reports[part] = report(
             labels[part],
             dict(zip(EVAL_VIEWS, probs, strict=True)),
             emb,
