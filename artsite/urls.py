@@ -5,6 +5,7 @@ from django.views.static import serve
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("artsite.ops_urls")),  # /health/, /metrics, /staff/jobs/
     path("api/", include("gallery.api.urls")),
     path("api/", include("gallery.api.explore_urls")),
     path("accounts/", include("gallery.auth_urls")),

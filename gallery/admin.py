@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
-from django.db.models import Count, QuerySet
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, QuerySet, Value
 from django.forms import BaseInlineFormSet, ModelForm
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.html import format_html
 
-from . import services
-from .models import Artist, Artwork, Genre, Influence, Match, Prediction, Style, Upload
+from . import catalogue, services
+from . import jobs as job_services
+from .models import Artist, Artwork, Genre, Influence, Job, Match, Prediction, Style, StyleModelVersion, Upload
 
 admin.site.site_header = "artsite catalogue"
 admin.site.site_title = "artsite admin"
@@ -179,12 +185,55 @@ class InfluenceAdmin(admin.ModelAdmin):
             services.influence_delete(influence=influence)
 
 
+class _EmbeddingStateFilter(admin.SimpleListFilter):
+    title = "embedding"
+    parameter_name = "embedding_state"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("embedded", "Embedded (active model)"), ("pending", "Pending"), ("failed", "Failed")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Artwork]) -> QuerySet[Artwork]:
+        from recommender.versions import active_version
+
+        value = self.value()
+        if value == "embedded":
+            return queryset.filter(embedding__isnull=False, embedding_version=active_version())
+        if value == "failed":
+            return queryset.exclude(embedding_error="")
+        if value == "pending":
+            stale = Q(embedding__isnull=True) | ~Q(embedding_version=active_version())
+            return queryset.filter(stale, embedding_error="")
+        return queryset
+
+
+def _artwork_embedding_state(obj: Artwork, active: str) -> tuple[str, str]:
+    """(state, words) for a curator: embedded / pending / failed, derived from the stored fields."""
+    if obj.embedding_error:
+        return "failed", f"failed: {obj.embedding_error}"
+    if obj.embedding_version and obj.embedding_version == active:
+        return "embedded", f"embedded with {obj.embedding_version}"
+    if obj.embedding_version:
+        return "pending", f"embedded with {obj.embedding_version}; pending for the active {active}"
+    return "pending", "pending: a worker embeds it shortly"
+
+
+class CatalogueArchiveForm(forms.Form):
+    archive = forms.FileField(
+        label="Catalogue zip",
+        help_text="catalogue.csv (id, file, title, artist, style, genre, year, source), optional artists.csv and "
+        "influences.csv, and the images catalogue.csv names (e.g. images/…). Existing ids are updated.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
+    )
+
+
 @admin.register(Artwork)
 class ArtworkAdmin(admin.ModelAdmin):
-    list_display = ["thumbnail", "display_title", "artist", "style", "genre", "year", "embedding_version"]
+    list_display = ["thumbnail", "display_title", "artist", "style", "genre", "year", "embedding_state"]
     list_display_links = ["thumbnail", "display_title"]
     list_select_related = ["artist", "style", "genre"]
-    list_filter = ["style", "genre", "embedding_version"]
+    list_filter = [_EmbeddingStateFilter, "style", "genre", "embedding_version"]
+    actions = ["embed_now"]
+    change_list_template = "admin/gallery/artwork/change_list.html"
     search_fields = ["title", "source_id", "artist__name"]
     autocomplete_fields = ["artist"]
     readonly_fields = ["preview", "embedding_status", "created_at"]
@@ -205,7 +254,10 @@ class ArtworkAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Artwork]:
         # The change list shows 100 rows; loading their vectors would be ~1 MB for nothing. The change
         # page's status line loads the one vector it needs on access.
-        return super().get_queryset(request).defer("embedding")
+        from recommender.versions import active_version
+
+        # The active version rides along on each row: one query per page, not one per row.
+        return super().get_queryset(request).defer("embedding").annotate(active_version=Value(active_version()))
 
     @admin.display(description="")
     def thumbnail(self, obj: Artwork) -> str:
@@ -221,7 +273,53 @@ class ArtworkAdmin(admin.ModelAdmin):
 
     @admin.display(description="embedding")
     def embedding_status(self, obj: Artwork) -> str:
-        return _embedding_status(obj, obj.embedding_version)
+        from recommender.versions import active_version
+
+        return _artwork_embedding_state(obj, active_version())[1] if obj.pk else "—"
+
+    @admin.display(description="embedding", ordering="embedding_version")
+    def embedding_state(self, obj: Artwork) -> str:
+        state, words = _artwork_embedding_state(obj, getattr(obj, "active_version", ""))
+        badge = {"embedded": "badge-done", "failed": "badge-failed"}.get(state, "badge-running")
+        return format_html('<span class="embedding-state {}" title="{}">{}</span>', badge, words, state)
+
+    def save_model(self, request: HttpRequest, obj: Artwork, form: ModelForm, change: bool) -> None:
+        catalogue.artwork_save(artwork=obj, image_changed=not change or "image" in form.changed_data)
+        if not change or "image" in form.changed_data:
+            messages.info(request, "The image is being embedded by a worker; the list shows when it is done.")
+
+    @admin.action(description="Embed the selected artworks again (with the active model)")
+    def embed_now(self, request: HttpRequest, queryset: QuerySet[Artwork]) -> None:
+        count = catalogue.artworks_embed_again(artwork_ids=list(queryset.values_list("id", flat=True)))
+        messages.success(request, f"{count} artworks queued for embedding.")
+
+    def get_urls(self):
+        urls = super().get_urls()
+        return [
+            path("import-zip/", self.admin_site.admin_view(self.import_zip_view), name="gallery_artwork_import_zip"),
+            *urls,
+        ]
+
+    def import_zip_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = CatalogueArchiveForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["archive"]
+            try:
+                job = catalogue.catalogue_archive_import(upload=upload, filename=upload.name, user=request.user)
+            except catalogue.ArchiveRejected as exc:
+                form.add_error("archive", str(exc))
+            else:
+                messages.success(request, f"Import job #{job.pk} started; follow it on the jobs page.")
+                return redirect("jobs")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Import a catalogue zip",
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/gallery/artwork/import_zip.html", context)
 
 
 class PredictionInline(admin.TabularInline):
@@ -290,3 +388,82 @@ class MatchAdmin(admin.ModelAdmin):
     list_filter = ["rank", "artwork__style"]
     search_fields = ["upload__owner__username", "artwork__title", "artwork__artist__name"]
     raw_id_fields = ["upload", "artwork"]
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    """Background jobs (also on the staff jobs page, /staff/jobs/, with queue lengths and ETA)."""
+
+    list_display = ["id", "kind", "status", "progress_text", "message", "created_by", "created_at", "finished_at"]
+    list_filter = ["kind", "status"]
+    search_fields = ["message", "error"]
+    readonly_fields = [f.name for f in Job._meta.fields]
+    actions = ["retry"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # jobs are started by imports, switches and the embed action
+
+    @admin.display(description="progress")
+    def progress_text(self, obj: Job) -> str:
+        return f"{obj.progress} / {obj.total} ({obj.percent}%)" if obj.total else str(obj.progress)
+
+    @admin.action(description="Retry the selected failed or stalled jobs")
+    def retry(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        retried = sum(job_services.job_retry(job_id=pk) for pk in queryset.values_list("id", flat=True))
+        messages.info(request, f"{retried} jobs queued again (only failed or stalled jobs can be retried).")
+
+
+class StyleModelVersionForm(forms.ModelForm):
+    """Adding a version = choosing a trained artefact on disk and starting the switch to it."""
+
+    version = forms.ChoiceField(help_text="Trained artefacts found under STYLE_MODEL_DIR on this host.")
+
+    class Meta:
+        model = StyleModelVersion
+        fields = ["version"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from recommender.versions import available_versions
+
+        self.fields["version"].choices = [(v, v) for v in available_versions()]
+
+
+@admin.register(StyleModelVersion)
+class StyleModelVersionAdmin(admin.ModelAdmin):
+    """Which style model search and uploads use; switching embeds the catalogue first (a Job)."""
+
+    list_display = ["version", "state", "activated_at", "created_at"]
+    list_filter = ["state"]
+    actions = ["activate"]
+    form = StyleModelVersionForm
+
+    def get_readonly_fields(self, request: HttpRequest, obj: StyleModelVersion | None = None) -> list[str]:
+        return ["version", "state", "activated_at", "created_at"] if obj is not None else []
+
+    def save_model(self, request: HttpRequest, obj: StyleModelVersion, form: ModelForm, change: bool) -> None:
+        if change:
+            return
+        from recommender.versions import version_activate
+
+        try:
+            job = version_activate(version=form.cleaned_data["version"], user=request.user)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+            return
+        obj.pk = StyleModelVersion.objects.get(version=form.cleaned_data["version"]).pk
+        messages.success(request, f"Switch job #{job.pk} started: search keeps the active model until it is done.")
+
+    @admin.action(description="Activate the selected version (embed the catalogue, then switch)")
+    def activate(self, request: HttpRequest, queryset: QuerySet[StyleModelVersion]) -> None:
+        from recommender.versions import version_activate
+
+        if queryset.count() != 1:
+            messages.error(request, "Select exactly one version to activate.")
+            return
+        try:
+            job = version_activate(version=queryset.get().version, user=request.user)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+            return
+        messages.success(request, f"Switch job #{job.pk} started; follow it on the jobs page.")

@@ -118,3 +118,29 @@ def job_eta(job: Job) -> timedelta | None:
 
 def job_is_stalled(job: Job) -> bool:
     return job.status == Job.Status.RUNNING and job.updated_at < timezone.now() - STALLED_AFTER
+
+
+def artworks_embedding_failed(*, limit: int = 20) -> QuerySet:
+    from .models import Artwork
+
+    return Artwork.objects.exclude(embedding_error="").defer("embedding").order_by("-id")[:limit]
+
+
+def uploads_failed_recent(*, limit: int = 10) -> QuerySet:
+    from .models import Upload
+
+    return (
+        Upload.objects.filter(status=Upload.Status.FAILED)
+        .select_related("owner")
+        .defer("embedding")
+        .order_by("-finished_at")[:limit]
+    )
+
+
+def uploads_in_flight() -> dict[str, int]:
+    from .models import Upload
+
+    return {
+        "queued": Upload.objects.filter(status=Upload.Status.QUEUED).count(),
+        "running": Upload.objects.filter(status=Upload.Status.RUNNING).count(),
+    }

@@ -19,10 +19,13 @@ from django.core.files.storage import default_storage
 from django.db import InterfaceError, OperationalError, transaction
 from kombu.exceptions import OperationalError as BrokerError
 
+from artsite import metrics
 from gallery import jobs
 from gallery.models import Artwork, Job
 
 logger = logging.getLogger(__name__)
+# Every worker imports this module (CELERY_IMPORTS): the place to time all of its tasks.
+metrics.connect_task_signals()
 
 TRANSIENT = (OperationalError, InterfaceError, BrokerError, ConnectionError, TimeoutError)
 # A catalogue zip is unpacked on the worker's disk: refuse archives that would fill it.

@@ -47,6 +47,17 @@ case "${1:-}" in
     "$PY" "$ROOT/scripts/pgctl.py" status "$RUN/pgdata" || rc=3
     if redis_running; then echo "redis: running"; else echo "redis: stopped"; rc=3; fi
     bash "$ROOT/scripts/neo4j.sh" status || rc=3
+    # Each dependency as the application sees it (connects, answers, a worker is alive): the running
+    # site's /health/ when it is up, else the same checks run by a management command.
+    echo "--- application health"
+    site="http://127.0.0.1:${PORT:-8000}/health/?format=text"
+    if body="$(curl -fsS --max-time 10 "$site" 2>/dev/null)"; then
+      echo "(from $site)"; echo "$body"
+    elif curl -sS --max-time 10 -o /dev/null "$site" 2>/dev/null; then
+      curl -sS --max-time 10 "$site"; rc=4  # the site answers, with a failing check (HTTP 500)
+    else
+      "$PY" "$ROOT/manage.py" health || rc=4
+    fi
     exit $rc
     ;;
   *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;

@@ -319,3 +319,11 @@ LOGGING = {
 # Networks that URL uploads may reach besides public addresses. Empty in production; tests add
 # 127.0.0.0/8 to serve images from a local server.
 UPLOAD_URL_EXTRA_ALLOWED_NETWORKS = env_list("ARTSITE_UPLOAD_URL_EXTRA_ALLOWED_NETWORKS", [])
+
+# --- Health and metrics (artsite/health.py, artsite/metrics.py) ---------------------------------
+# How long /health/ waits for a Celery worker to answer its ping.
+HEALTH_WORKER_PING_TIMEOUT_S = env_int("ARTSITE_HEALTH_WORKER_PING_TIMEOUT_S", 2)
+# When set, /metrics asks for "Authorization: Bearer <token>" (or block /metrics at the proxy).
+METRICS_TOKEN = os.environ.get("ARTSITE_METRICS_TOKEN", "")
+# First, so the latency covers every other middleware too.
+MIDDLEWARE = ["artsite.metrics.RequestMetricsMiddleware", *MIDDLEWARE]
