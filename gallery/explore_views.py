@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from recommender import graph
+from recommender import graph, palette_search
 
 from . import selectors
 from .models import Artist
@@ -70,3 +70,52 @@ def artist_path(request: HttpRequest, slug: str) -> HttpResponse:
                 context["error"] = "The influence graph is unavailable right now; please try again in a minute."
                 status = 503
     return render(request, "gallery/explore/artist_path.html", context, status=status)
+
+
+# --- Palette search -------------------------------------------------------------------------------
+
+PALETTE_RESULTS = 48
+# Slots start on colours painters use a lot, so a first search without changing anything shows something.
+DEFAULT_SLOT_COLOURS = ("#2a3fa0", "#e0b02c", "#b35a3c")
+
+
+def _picked_from_query(request: HttpRequest) -> list[str]:
+    """Colours from `?c=#hex&c=#hex` (links, the API's style) or from the form's ticked slots (use=1&c1=...)."""
+    if "c" in request.GET:
+        return request.GET.getlist("c")
+    return [request.GET.get(f"c{index}", "") for index in request.GET.getlist("use")[: palette_search.MAX_COLOURS + 1]]
+
+
+@require_GET
+def palette_search_page(request: HttpRequest) -> HttpResponse:
+    """Pick up to three colours; catalogue works whose stored palettes hold them, best first."""
+    submitted = "c" in request.GET or "use" in request.GET
+    values = _picked_from_query(request) if submitted else []
+    picked, results, error, status = [], [], "", 200
+    if submitted:
+        try:
+            picked = palette_search.parse_colours(values)
+        except ValueError as exc:
+            error, status = str(exc), 400
+        else:
+            results = palette_search.artworks_by_palette(colours=picked, limit=PALETTE_RESULTS)
+    slots = []
+    for index in range(1, palette_search.MAX_COLOURS + 1):
+        colour = picked[index - 1] if index <= len(picked) else None
+        hex_value = colour.hex if colour else DEFAULT_SLOT_COLOURS[index - 1]
+        slots.append(
+            {
+                "index": index,
+                "hex": hex_value,
+                "used": colour is not None or (not submitted and index == 1),
+                "name": colour.name if colour else palette_search.colour_name(palette_search.hex_to_lab(hex_value)),
+            }
+        )
+    context = {
+        "slots": slots,
+        "picked": picked,
+        "results": results,
+        "error": error,
+        "catalogue_has_palettes": palette_search.catalogue_has_palettes() if submitted and not results else True,
+    }
+    return render(request, "gallery/explore/palette_search.html", context, status=status)

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gallery.painter_paths import DEFAULT_MAX_HOPS, MAX_HOPS_LIMIT, PathInputError, painter_path
-from recommender import graph
+from recommender import graph, palette_search
 
 from . import selectors
 from .serializers import ArtistRefSerializer, ArtworkSummarySerializer, ErrorSerializer
@@ -105,3 +105,101 @@ class ArtistPathApi(APIView):
             context={"request": request},
         ).data
         return Response(data)
+
+
+# --- Colour palettes ------------------------------------------------------------------------------
+
+
+class PaletteColourSerializer(serializers.Serializer):
+    hex = serializers.CharField(help_text="sRGB, like #c48f2c")
+    name = serializers.CharField(help_text="Nearest of the site's colour names")
+    share = serializers.FloatField(help_text="Fraction of the painting's pixels, 0..1 (a palette's shares sum to 1)")
+    l = serializers.FloatField(help_text="CIELAB L* (D65)")  # noqa: E741
+    a = serializers.FloatField(help_text="CIELAB a*")
+    b = serializers.FloatField(help_text="CIELAB b*")
+
+
+class ArtworkPaletteSerializer(serializers.Serializer):
+    artwork = serializers.IntegerField(source="artwork_id")
+    colours = PaletteColourSerializer(many=True)
+    computed_at = serializers.DateTimeField()
+
+
+class PickedColourSerializer(serializers.Serializer):
+    hex = serializers.CharField()
+    name = serializers.CharField()
+
+
+class PaletteMatchSerializer(serializers.Serializer):
+    score = serializers.FloatField(help_text="0..1: mean fit of the picked colours in the work's palette")
+    artwork = ArtworkSummarySerializer()
+    palette = PaletteColourSerializer(many=True, source="artwork.palette.colours")
+
+
+class PaletteSearchSerializer(serializers.Serializer):
+    colours = PickedColourSerializer(many=True)
+    results = PaletteMatchSerializer(many=True)
+
+
+class NoPalette(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This artwork has no palette yet. Run `manage.py fill_palettes` and try again."
+    default_code = "no_palette"
+
+
+class ArtworkPaletteApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="Dominant colours of a catalogue work",
+        description="k-means in CIELAB on a downscaled copy (deterministic); 5–6 colours with shares and names.",
+        responses={
+            200: ArtworkPaletteSerializer,
+            404: NOT_FOUND,
+            409: OpenApiResponse(ErrorSerializer, description="No palette computed for this work yet."),
+        },
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        if selectors.artwork_get_light(pk=pk) is None:
+            raise exceptions.NotFound("No artwork with this id.")
+        palette = palette_search.artwork_palette(artwork_id=pk)
+        if palette is None or not palette.colours:
+            raise NoPalette()
+        return Response(ArtworkPaletteSerializer(palette).data)
+
+
+class PaletteSearchApi(APIView):
+    permission_classes = [AllowAny]
+
+    class InputSerializer(serializers.Serializer):
+        colours = serializers.CharField(
+            help_text=f"1 to {palette_search.MAX_COLOURS} comma-separated sRGB colours, like 2a3fa0,e0b02c"
+        )
+        limit = serializers.IntegerField(required=False, default=24, min_value=1, max_value=100)
+
+        def validate_colours(self, value: str) -> list:
+            try:
+                return palette_search.parse_colours(value.split(","))
+            except ValueError as exc:
+                raise serializers.ValidationError(str(exc)) from exc
+
+    @extend_schema(
+        summary="Catalogue works by colour",
+        description=(
+            "Works whose stored palettes hold all the picked colours, best first. A work's score is the mean "
+            "over the picked colours of exp(-ΔE²/(2·15²)) × (0.5 + 0.5·min(1, share/0.2)) for its "
+            "best-matching palette colour (ΔE: CIE76 distance in Lab)."
+        ),
+        parameters=[InputSerializer],
+        responses={200: PaletteSearchSerializer, 400: INVALID_INPUT},
+    )
+    def get(self, request: Request) -> Response:
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        picked = params.validated_data["colours"]
+        results = palette_search.artworks_by_palette(colours=picked, limit=params.validated_data["limit"])
+        data = {
+            "colours": [{"hex": c.hex, "name": c.name} for c in picked],
+            "results": [{"score": round(score, 4), "artwork": artwork} for artwork, score in results],
+        }
+        return Response(PaletteSearchSerializer(data, context={"request": request}).data)

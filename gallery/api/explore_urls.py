@@ -11,4 +11,6 @@ from . import explore
 app_name = "explore-api"
 urlpatterns = [
     path("artists/<int:pk>/path/", explore.ArtistPathApi.as_view(), name="artist_path"),
+    path("artworks/<int:pk>/palette/", explore.ArtworkPaletteApi.as_view(), name="artwork_palette"),
+    path("palette-search/", explore.PaletteSearchApi.as_view(), name="palette_search"),
 ]

@@ -52,6 +52,7 @@ def test_path_between_two_painters(page, screenshot, check_accessible, influence
     expect(chain.locator(".path-media img")).to_have_count(4)
     expect(chain.locator(".path-relation").nth(2)).to_contain_text("Camille Corot influenced Claude Monet")
     check_accessible(page, "painter path")
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky header would otherwise sit mid-screenshot
     screenshot(page, "10-painter-path")
 
     # A tighter bound: no path, said in words.
@@ -59,6 +60,7 @@ def test_path_between_two_painters(page, screenshot, check_accessible, influence
     page.locator(".path-search form").get_by_role("button", name="Find the path").click()
     expect(page.locator("[data-path-result] h2")).to_have_text("No path within 2 steps")
     check_accessible(page, "painter path, none found")
+    page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "11-painter-path-none")
 
     # Clicking a painter on the path opens their page.
@@ -66,3 +68,58 @@ def test_path_between_two_painters(page, screenshot, check_accessible, influence
     page.locator(".path-search form").get_by_role("button", name="Find the path").click()
     page.locator(".path-card", has_text="Camille Corot").click()
     expect(page.locator("h1")).to_have_text("Camille Corot")
+
+
+def _painted(title: str, bands: list[tuple[str, int]]):
+    """A catalogue work whose image is horizontal bands of colour, with its palette computed."""
+    import io
+
+    from django.core.files.base import ContentFile
+    from PIL import Image
+
+    image = Image.new("RGB", (120, sum(rows for _, rows in bands)))
+    top = 0
+    for colour, rows in bands:
+        image.paste(colour, (0, top, 120, top + rows))
+        top += rows
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    artwork = artwork_create(title=title, artist=artist_create(name=f"Painter of {title}"), year=1900)
+    artwork.image.save(f"{title}.png", ContentFile(buffer.getvalue()), save=True)
+    return artwork
+
+
+def test_palette_search_and_artwork_palette(page, screenshot, check_accessible):
+    from playwright.sync_api import expect
+
+    from recommender.palette import catalogue_fill_palettes
+
+    _painted("Blue and gold", [("#2a3fa0", 60), ("#e0b02c", 60)])
+    _painted("Deep blue", [("#2a3fa0", 110), ("#efe2bd", 10)])
+    _painted("Red field", [("#c0262a", 120)])
+    catalogue_fill_palettes()
+
+    page.goto(reverse("gallery:home"))
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Colours").click()
+    check_accessible(page, "palette search form")
+    page.fill("#c1", "#2a3fa0")
+    page.fill("#c2", "#e3b330")  # near, not equal to, the painted gold
+    expect(page.locator("#use-2")).to_be_checked()  # choosing a colour ticks its slot
+    page.get_by_role("button", name="Find paintings").click()
+
+    results = page.locator("[data-palette-results]")
+    expect(results.locator("h2")).to_contain_text("ultramarine and golden yellow")
+    expect(results.locator(".card-title").first).to_have_text("Blue and gold")
+    expect(results.locator(".palette-card")).to_have_count(2)  # the red painting does not match
+    expect(results.locator(".palette-bar").first).to_be_visible()
+    check_accessible(page, "palette search results")
+    screenshot(page, "12-palette-search")
+
+    results.locator(".card-link").first.click()
+    palette = page.locator(".artwork-palette")
+    expect(palette.locator(".palette-legend li")).to_have_count(2)
+    expect(palette).to_contain_text("ultramarine")
+    check_accessible(page, "artwork palette")
+    screenshot(page, "13-artwork-palette")
+    palette.get_by_role("link", name="Paintings with these colours").click()
+    expect(page.locator("[data-palette-results] .card-title").first).to_have_text("Blue and gold")
