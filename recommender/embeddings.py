@@ -19,6 +19,7 @@ from django.db.models import Q, QuerySet
 from gallery.models import Artwork, ArtworkEmbedding
 from recommender import versions
 from recommender.ml.preprocess import load_image
+from recommender.palette import catalogue_fill_palettes
 
 # Above this many rows to (re)write, dropping the HNSW index and building it once afterwards is
 # faster than updating the graph row by row.
@@ -135,6 +136,8 @@ def catalogue_embed(
     try:
         for pairs, failed in _embedded_batches(model, ids, batch):
             _store_active(version, pairs, failed)
+            # Palettes come from the same images: new works become searchable by colour in the same run.
+            catalogue_fill_palettes(ids=[artwork.id for artwork, _ in pairs], only_missing=True)
             embedded += len(pairs)
             failed_all += failed
             if progress:
@@ -184,6 +187,7 @@ def artwork_embed(*, artwork_id: int) -> str:
         return "failed"
     vector = model.embed(decoded[None])[0]
     _store_active(model.version, [(artwork, vector)], [])
+    catalogue_fill_palettes(ids=[artwork_id])  # a new or replaced image: its palette is (re)computed too
     pending = versions.version_pending()
     if pending and pending != model.version:
         staged = versions.style_model_for(pending).embed(decoded[None])[0]

@@ -179,9 +179,17 @@ def artworks_needing_palette():
 
 
 def catalogue_fill_palettes(
-    *, ids: list[int] | None = None, recompute: bool = False, limit: int | None = None, progress=None
+    *,
+    ids: list[int] | None = None,
+    recompute: bool = False,
+    only_missing: bool = False,
+    limit: int | None = None,
+    progress=None,
 ) -> FillReport:
     """Compute and store palettes of catalogue works: those without one, or `ids`, or all with `recompute`.
+
+    With `ids` and `only_missing`, only those of `ids` that have no palette yet (the embedding run's
+    case: a new model version re-embeds works whose images, and so palettes, did not change).
 
     Resumable by state: each artwork is stored as soon as it is done, so an interrupted run goes on
     where it stopped. An unreadable image is stored with its error (and skipped by later runs).
@@ -192,7 +200,8 @@ def catalogue_fill_palettes(
     from gallery.models import Artwork
 
     started = time.perf_counter()
-    qs = Artwork.objects.order_by("id") if recompute or ids is not None else artworks_needing_palette()
+    missing = only_missing or not (recompute or ids is not None)
+    qs = artworks_needing_palette() if missing else Artwork.objects.order_by("id")
     if ids is not None:
         qs = qs.filter(id__in=ids)
     artworks = list(qs.only("id", "image")[:limit] if limit is not None else qs.only("id", "image"))

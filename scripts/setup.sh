@@ -15,3 +15,5 @@ $PY manage.py import_catalogue demo/catalogue --if-empty --verbosity 0
 # Whatever lacks an embedding of the current model (the demo catalogue on a fresh clone) gets one,
 # so similar works appear without a manual step. A no-op when everything is embedded.
 $PY manage.py embed_catalogue
+# Palettes of works embedded before palettes existed (new works get theirs while being embedded).
+$PY manage.py fill_palettes --verbosity 0

@@ -157,3 +157,11 @@ def test_palette_api(client, coloured_catalogue):
     assert client.get(url, {"colours": BLUE, "limit": 0}).status_code == 400
     schema = client.get(reverse("api:schema"), {"format": "json"}).json()
     assert "/api/palette-search/" in schema["paths"] and "/api/artworks/{id}/palette/" in schema["paths"]
+
+
+def test_embedding_the_catalogue_also_stores_palettes(demo_catalogue):
+    from gallery.models import Artwork
+
+    assert ArtworkPalette.objects.count() == Artwork.objects.count() == len(demo_catalogue)
+    assert not ArtworkPalette.objects.exclude(error="").exists()
+    assert all(4 <= len(p.colours) <= 6 for p in ArtworkPalette.objects.all())
