@@ -41,10 +41,13 @@ class PaletteColour:
         return asdict(self)
 
 
+_LEVELS = np.arange(256, dtype=np.float64) / 255.0
+_SRGB_TO_LINEAR = np.where(_LEVELS <= 0.04045, _LEVELS / 12.92, ((_LEVELS + 0.055) / 1.055) ** 2.4)
+
+
 def rgb_array_to_lab(rgb: np.ndarray) -> np.ndarray:
     """(N, 3) uint8 sRGB → (N, 3) float Lab (D65), the same formulas as recommender.colour."""
-    c = rgb.astype(np.float64) / 255.0
-    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    linear = _SRGB_TO_LINEAR[rgb]  # a 256-entry table: the power law once per level, not per pixel
     xyz = linear @ np.asarray(RGB_TO_XYZ).T / np.array([WHITE_X, WHITE_Y, WHITE_Z])
     delta = 6 / 29
     f = np.where(xyz > delta**3, np.cbrt(xyz), xyz / (3 * delta**2) + 4 / 29)
@@ -62,30 +65,36 @@ def _sample(image: Image.Image) -> np.ndarray:
 
 def _kmeans_pp_init(points: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     centres = [points[rng.integers(len(points))]]
+    d2 = ((points - centres[0]) ** 2).sum(axis=1)
     for _ in range(1, k):
-        d2 = np.min(((points[:, None, :] - np.asarray(centres)[None]) ** 2).sum(-1), axis=1)
         total = d2.sum()
         if total == 0:  # fewer distinct colours than k
             break
         centres.append(points[rng.choice(len(points), p=d2 / total)])
+        d2 = np.minimum(d2, ((points - centres[-1]) ** 2).sum(axis=1))
     return np.asarray(centres)
+
+
+def _sq_distances(points: np.ndarray, centres: np.ndarray, points_sq: np.ndarray) -> np.ndarray:
+    """(N, K) squared distances as |x|² − 2x·c + |c|² (one matrix product instead of an (N, K, 3) array)."""
+    return points_sq[:, None] - 2.0 * points @ centres.T + (centres**2).sum(axis=1)[None, :]
 
 
 def kmeans(points: np.ndarray, k: int, *, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
     """Lloyd's k-means with k-means++ seeding: (centres, pixel counts per centre). Deterministic for a seed."""
     rng = np.random.default_rng(seed)
-    centres = _kmeans_pp_init(points, k, rng)
-    labels = np.zeros(len(points), dtype=np.int64)
-    for iteration in range(MAX_ITERATIONS):
-        distances = ((points[:, None, :] - centres[None]) ** 2).sum(-1)
-        new_labels = distances.argmin(axis=1)
-        if iteration and np.array_equal(new_labels, labels):
+    centres = _kmeans_pp_init(points, k, rng).astype(np.float64)
+    points_sq = (points**2).sum(axis=1)
+    labels = np.full(len(points), -1, dtype=np.int64)
+    for _ in range(MAX_ITERATIONS):
+        new_labels = _sq_distances(points, centres, points_sq).argmin(axis=1)
+        if np.array_equal(new_labels, labels):
             break
         labels = new_labels
-        for j in range(len(centres)):
-            members = points[labels == j]
-            if len(members):
-                centres[j] = members.mean(axis=0)
+        counts = np.bincount(labels, minlength=len(centres))
+        sums = np.stack([np.bincount(labels, weights=points[:, d], minlength=len(centres)) for d in range(3)], axis=1)
+        filled = counts > 0  # an emptied cluster keeps its centre (and ends with no pixels)
+        centres[filled] = sums[filled] / counts[filled, None]
     counts = np.bincount(labels, minlength=len(centres))
     return centres, counts
 
