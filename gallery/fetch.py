@@ -2,22 +2,28 @@
 
 Each hop (the first URL and every redirect) is resolved once; every address must be public, and the
 connection goes to that checked address (with the original Host header and TLS server name), so a
-DNS answer that changes between the check and the connect cannot point us inside.
+DNS answer that changes between the check and the connect cannot point us inside. The whole download
+has one deadline (UPLOAD_URL_DEADLINE_S, 15 s): a server that drips bytes cannot hold a web thread.
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import ipaddress
 import socket
-from urllib.parse import urljoin, urlsplit
+import threading
+import time
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 import urllib3
 from django.conf import settings
+from urllib3.connection import HTTPConnection, HTTPSConnection
 
 from .images import ImageRejected, human_size
 
 MAX_REDIRECTS = 3
-TIMEOUT = urllib3.Timeout(connect=5.0, read=10.0)
+CONNECT_TIMEOUT_S = 5.0
 
 
 def _allowed(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -40,34 +46,90 @@ def resolve_public(host: str, port: int) -> str:
     return str(addresses[0])
 
 
+class _Deadline:
+    """Closes the connection's socket when the download's time is up, whatever it is blocked on.
+
+    Per-operation socket timeouts cannot bound a download: a server that sends a little before each
+    timeout expires (2 KB every 2 s) keeps every read alive forever. Shutting the socket down wakes a
+    blocked read at once, so the request thread is free at the deadline.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.ends_at = time.monotonic() + seconds
+        self.expired = False
+        self._timer: threading.Timer | None = None
+
+    def remaining(self) -> float:
+        left = self.ends_at - time.monotonic()
+        if left <= 0:
+            self.expired = True
+            raise self.error()
+        return left
+
+    def error(self) -> ImageRejected:
+        return ImageRejected(
+            f"The image did not arrive within {self.seconds:g} seconds; the server is too slow. "
+            "Download it and upload the file instead."
+        )
+
+    def guard(self, sock: socket.socket) -> None:
+        self.cancel()
+        self._timer = threading.Timer(self.remaining(), self._expire, args=(sock,))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _expire(self, sock: socket.socket) -> None:
+        self.expired = True
+        with contextlib.suppress(OSError):  # already closed: the download ended just now
+            sock.shutdown(socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
+def _connect(parts: SplitResult, deadline: _Deadline) -> HTTPConnection:
+    """A connection to the checked address of `parts.hostname` (TLS with the real server name)."""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    ip = resolve_public(parts.hostname or "", port)
+    timeout = min(CONNECT_TIMEOUT_S, deadline.remaining())
+    if parts.scheme == "https":
+        conn: HTTPConnection = HTTPSConnection(ip, port, timeout=timeout, server_hostname=parts.hostname)
+    else:
+        conn = HTTPConnection(ip, port, timeout=timeout)
+    conn.connect()
+    return conn
+
+
 def fetch_image_bytes(url: str) -> tuple[bytes, str]:
-    """Download `url` (http/https, public hosts only, size and time capped); returns (bytes, filename)."""
+    """Download `url` (http/https, public hosts only, size capped); returns (bytes, filename).
+
+    The whole download, redirects included, has one deadline (settings.UPLOAD_URL_DEADLINE_S).
+    Raises ImageRejected with a message for the person who sent the address.
+    """
     max_bytes = settings.UPLOAD_MAX_BYTES
+    deadline = _Deadline(settings.UPLOAD_URL_DEADLINE_S)
     for _ in range(MAX_REDIRECTS + 1):
         parts = urlsplit(url)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ImageRejected("Only http:// and https:// image addresses are accepted.")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        ip = resolve_public(parts.hostname, port)
-        if parts.scheme == "https":
-            pool = urllib3.HTTPSConnectionPool(ip, port, server_hostname=parts.hostname, timeout=TIMEOUT, retries=False)
-        else:
-            pool = urllib3.HTTPConnectionPool(ip, port, timeout=TIMEOUT, retries=False)
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
         host_header = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
+        conn = None
         try:
-            response = pool.urlopen(
+            conn = _connect(parts, deadline)
+            deadline.guard(conn.sock)
+            conn.request(
                 "GET",
                 path,
                 headers={"Host": host_header, "User-Agent": "artsite-fetch/1.0", "Accept": "image/*"},
-                redirect=False,
                 preload_content=False,
             )
-        except urllib3.exceptions.HTTPError as exc:
-            raise ImageRejected("The image could not be downloaded (the server did not answer in time).") from exc
-        try:
+            response = conn.getresponse()
             if response.status in {301, 302, 303, 307, 308} and response.headers.get("Location"):
                 url = urljoin(url, response.headers["Location"])  # checked again on the next hop
                 continue
@@ -77,16 +139,23 @@ def fetch_image_bytes(url: str) -> tuple[bytes, str]:
             if length and length.isdigit() and int(length) > max_bytes:
                 raise ImageRejected(f"The image is larger than {human_size(max_bytes)}.")
             data = bytearray()
-            try:
-                for chunk in response.stream(64 * 1024):
-                    data += chunk
-                    if len(data) > max_bytes:
-                        raise ImageRejected(f"The image is larger than {human_size(max_bytes)}.")
-            except urllib3.exceptions.HTTPError as exc:
-                raise ImageRejected("The download was interrupted.") from exc
+            while chunk := response.read1(64 * 1024):  # whatever has arrived, never waits for a full block
+                data += chunk
+                if len(data) > max_bytes:
+                    raise ImageRejected(f"The image is larger than {human_size(max_bytes)}.")
+                deadline.remaining()
+            if deadline.expired:
+                raise deadline.error()  # the socket was shut down mid-body: what arrived is cut short
             name = parts.path.rsplit("/", 1)[-1][:200] or "image"
             return bytes(data), name
+        except ImageRejected:
+            raise
+        except (OSError, http.client.HTTPException, urllib3.exceptions.HTTPError) as exc:
+            if deadline.expired:
+                raise deadline.error() from exc
+            raise ImageRejected("The image could not be downloaded (the server did not answer properly).") from exc
         finally:
-            response.release_conn()
-            pool.close()
+            deadline.cancel()
+            if conn is not None:
+                conn.close()
     raise ImageRejected("The image address redirects too many times.")

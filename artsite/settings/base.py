@@ -318,6 +318,8 @@ LOGGING = {
 }
 # Networks that URL uploads may reach besides public addresses. Empty in production; tests add
 # 127.0.0.0/8 to serve images from a local server.
+# One deadline for a whole URL download (connect, redirects, body): the request thread waits no longer.
+UPLOAD_URL_DEADLINE_S = env_int("ARTSITE_UPLOAD_URL_DEADLINE_S", 15)
 UPLOAD_URL_EXTRA_ALLOWED_NETWORKS = env_list("ARTSITE_UPLOAD_URL_EXTRA_ALLOWED_NETWORKS", [])
 
 # --- Health and metrics (artsite/health.py, artsite/metrics.py) ---------------------------------

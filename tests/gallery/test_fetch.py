@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -95,3 +96,84 @@ def test_size_cap_and_http_errors(server: str, settings) -> None:
         fetch_image_bytes(server + "/huge")
     with pytest.raises(ImageRejected, match="answered 404"):
         fetch_image_bytes(server + "/nothing-here")
+
+
+# --- One deadline for the whole download (issue 8, defect 5) ---------------------------------------
+
+
+class DripHandler(BaseHTTPRequestHandler):
+    """A server that answers, but slowly: 2 KB every 0.25 s of a 1 MB image, or headers byte by byte."""
+
+    def do_GET(self) -> None:
+        try:
+            if self.path == "/slow-headers":
+                for byte in b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\n":
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.1)
+                return
+            if self.path == "/silent":
+                time.sleep(30)  # accepts the connection, never says anything
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            if self.path == "/drip-chunked":
+                self.send_header("Transfer-Encoding", "chunked")
+            else:
+                self.send_header("Content-Length", str(1024 * 1024))
+            self.end_headers()
+            for _ in range(512):
+                chunk = b"\xff" * 2048
+                if self.path == "/drip-chunked":
+                    chunk = b"800\r\n" + chunk + b"\r\n"
+                self.wfile.write(chunk)
+                self.wfile.flush()
+                time.sleep(0.25)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up: what the test wants
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def drip_server(settings):
+    settings.UPLOAD_URL_EXTRA_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    settings.UPLOAD_URL_DEADLINE_S = 2
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), DripHandler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.mark.parametrize("path", ["/drip", "/drip-chunked", "/slow-headers", "/silent"])
+def test_a_slow_server_is_given_up_on_at_the_deadline(drip_server: str, path: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(ImageRejected, match=r"did not arrive within 2 seconds"):
+        fetch_image_bytes(drip_server + path)
+    elapsed = time.monotonic() - started
+    assert 1.9 <= elapsed < 2.6, elapsed  # one deadline for the whole download, not per read
+
+
+@pytest.mark.django_db
+def test_a_slow_url_upload_answers_400_in_time_and_stores_nothing(drip_server: str, owner) -> None:
+    from pathlib import Path
+
+    from django.conf import settings
+    from rest_framework.test import APIClient
+
+    from gallery.models import Upload
+
+    client = APIClient()
+    client.force_authenticate(owner)
+    before = {p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()}
+    client.get("/api/uploads/")  # the first request imports the API modules: not part of what is timed
+    started = time.monotonic()
+    response = client.post("/api/uploads/", {"url": drip_server + "/drip"}, format="json")
+    assert time.monotonic() - started < 2.6
+    assert response.status_code == 400
+    assert "did not arrive within 2 seconds" in response.json()["url"][0]
+    assert Upload.objects.count() == 0
+    assert {p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()} == before
