@@ -1,4 +1,9 @@
-"""The project's Celery app. Configuration comes from Django settings (namespace CELERY_)."""
+"""The project's Celery app. Configuration comes from Django settings (namespace CELERY_).
+
+Tasks live in `recommender.tasks` (the upload pipeline and the stale-upload sweep), found by
+autodiscovery of each installed app's `tasks` module. The sweep's schedule is CELERY_BEAT_SCHEDULE;
+the worker runs beat itself (`celery worker -B`, scripts/run.sh).
+"""
 
 import os
 

@@ -154,13 +154,25 @@ class Upload(models.Model):
         help_text="Painter used for influence re-ranking (named or inferred)",
     )
     influence_skipped = models.BooleanField(default=False)
+    # The lease of the pipeline step running now (recommender.pipeline.upload_claim): the holder's
+    # Celery task id and when the lease runs out. Empty/None between steps and once finished.
+    claim_token = models.CharField(max_length=64, blank=True, editable=False)
+    lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["owner", "-created_at"], name="upload_owner_recent")]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="upload_owner_recent"),
+            # The sweep looks only at unfinished uploads: a small partial index, however long the history.
+            models.Index(
+                fields=["updated_at"],
+                name="upload_unfinished_updated",
+                condition=models.Q(status__in=["queued", "running"]),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Upload {self.pk} by {self.owner_id} ({self.status})"

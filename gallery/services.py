@@ -1,4 +1,7 @@
-"""Writes to the catalogue: import, influence edits (mirrored into Neo4j), graph sync."""
+"""Writes of the catalogue (import, influence edits mirrored into Neo4j, graph sync) and of uploads as records.
+
+An upload's analysis is the recommender's job: `upload_create` hands it to `recommender.tasks`.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +9,19 @@ import csv
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 
-import numpy as np
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.utils import timezone
 from django.utils.text import slugify
-from kombu.exceptions import OperationalError as BrokerError
 from PIL import Image, UnidentifiedImageError
 
-from recommender import graph
+from recommender import graph, tasks
 
-from . import selectors
 from .fetch import fetch_image_bytes
 from .images import ImageRejected, normalise_image
-from .models import Artist, Artwork, Genre, Influence, Match, Prediction, Style, Upload
+from .models import Artist, Artwork, Genre, Influence, Style, Upload
 from .styles import STYLE_DESCRIPTIONS
 
 logger = logging.getLogger(__name__)
@@ -292,9 +290,6 @@ def artist_delete(*, artist: Artist) -> None:
 
 # --- Uploads -----------------------------------------------------------------------------------
 
-RESULT_COUNT = 10
-TOP_STYLES_KEPT = 13  # every class's probability is kept; pages show the top few
-
 
 def upload_create(*, owner, image_file=None, url: str = "", artist_hint: str = "") -> Upload:
     """Validate and store a user's image, then queue its analysis once the row is committed.
@@ -317,120 +312,10 @@ def upload_create(*, owner, image_file=None, url: str = "", artist_hint: str = "
         )
         upload.image.save(clean.name, clean, save=False)
         upload.save()
-        transaction.on_commit(lambda: _enqueue_analysis(upload.pk))
+        # The analysis belongs to the recommender (recommender.pipeline); a broker outage leaves
+        # the upload queued for the sweep to send again.
+        transaction.on_commit(lambda: tasks.upload_enqueue(upload.pk))
     return upload
-
-
-def _enqueue_analysis(upload_id: int) -> None:
-    from .tasks import upload_pipeline  # tasks import services; import here to avoid a cycle
-
-    try:
-        upload_pipeline(upload_id).apply_async()
-    except (BrokerError, ConnectionError, OSError):
-        # The upload is saved and stays queued; uploads_requeue_stale() sends it again when a
-        # worker starts, so a broker outage delays the analysis instead of losing it.
-        logger.exception("could not enqueue upload %s; it will be re-queued when a worker starts", upload_id)
-
-
-def uploads_requeue_stale(*, older_than_s: int = 60) -> int:
-    """Queue again every unfinished upload untouched for a while (lost message, dead worker, outage)."""
-    cutoff = timezone.now() - timedelta(seconds=older_than_s)
-    ids = list(
-        Upload.objects.filter(status__in=[Upload.Status.QUEUED, Upload.Status.RUNNING], updated_at__lt=cutoff)
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
-    for upload_id in ids:
-        _enqueue_analysis(upload_id)  # the tasks are idempotent, so a duplicate message is harmless
-    return len(ids)
-
-
-def upload_claim(*, upload_id: int, stage: str, progress: int) -> bool:
-    """Mark the upload as running at `stage`; False when it is finished or gone (nothing to do)."""
-    claimed = (
-        Upload.objects.filter(pk=upload_id)
-        .exclude(status__in=[Upload.Status.DONE, Upload.Status.FAILED])
-        .update(status=Upload.Status.RUNNING, stage=stage, progress=progress, updated_at=timezone.now())
-    )
-    return claimed == 1
-
-
-def upload_analyse(*, upload_id: int) -> None:
-    """Classify the style and compute the embedding in one forward pass; replaces earlier results."""
-    from recommender.ml.preprocess import load_image
-    from recommender.ml.style_model import get_style_model
-
-    upload = Upload.objects.get(pk=upload_id)
-    model = get_style_model()
-    with upload.image.open("rb") as handle:
-        pixels = load_image(handle)
-    probs, embeddings = model.predict_and_embed(pixels[None])
-    styles = {s.name: s for s in Style.objects.filter(name__in=model.classes)}
-    order = np.argsort(-probs[0])[:TOP_STYLES_KEPT]
-    predictions = [
-        Prediction(
-            upload=upload,
-            style=styles[model.classes[i]],
-            probability=float(probs[0][i]),
-            rank=rank,
-            model_version=model.version,
-        )
-        for rank, i in enumerate(order, start=1)
-        if model.classes[i] in styles
-    ]
-    with transaction.atomic():
-        Prediction.objects.filter(upload=upload).delete()  # idempotent re-run
-        Prediction.objects.bulk_create(predictions)
-        upload.embedding = embeddings[0]
-        upload.model_version = model.version
-        upload.stage = Upload.Stage.MATCHING
-        upload.progress = 60
-        upload.save(update_fields=["embedding", "model_version", "stage", "progress", "updated_at"])
-
-
-def upload_match(*, upload_id: int) -> None:
-    """Find similar catalogue works (influence-aware) and finish the upload; replaces earlier matches."""
-    from recommender.ranking import similar_works
-
-    upload = Upload.objects.get(pk=upload_id)
-    if upload.embedding is None:
-        raise ValueError("upload has no embedding; the analysis step did not run")
-    ranking = similar_works(
-        upload.embedding, query_artist=selectors.artist_from_hint(upload.artist_hint), k=RESULT_COUNT
-    )
-    matches = [
-        Match(
-            upload=upload,
-            artwork=m.artwork,
-            rank=rank,
-            visual_score=m.visual_score,
-            influence_score=m.influence_score,
-            final_score=m.final_score,
-            influence_path=m.influence_path,
-        )
-        for rank, m in enumerate(ranking.matches, start=1)
-    ]
-    with transaction.atomic():
-        Match.objects.filter(upload=upload).delete()
-        Match.objects.bulk_create(matches)
-        upload.query_artist = ranking.query_artist
-        upload.influence_skipped = ranking.influence_skipped
-        upload.status = Upload.Status.DONE
-        upload.stage = Upload.Stage.DONE
-        upload.progress = 100
-        upload.error = ""
-        upload.finished_at = timezone.now()
-        upload.save()
-
-
-def upload_fail(*, upload_id: int, reason: str) -> None:
-    Upload.objects.filter(pk=upload_id).exclude(status=Upload.Status.DONE).update(
-        status=Upload.Status.FAILED,
-        stage=Upload.Stage.FAILED,
-        error=reason[:1000],
-        finished_at=timezone.now(),
-        updated_at=timezone.now(),
-    )
 
 
 def upload_delete(*, upload: Upload) -> None:

@@ -19,16 +19,19 @@ Neo4j query for all candidates; if Neo4j is down the ranking is visual only and 
 from __future__ import annotations
 
 import logging
+import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from gallery.models import Artist, Artwork
 
 from . import graph
 from .search import Neighbour, nearest_artworks
+
+if TYPE_CHECKING:
+    import numpy as np  # type hints only: pages import this module and must not load numpy
 
 logger = logging.getLogger(__name__)
 
@@ -45,20 +48,30 @@ class RankingConfig:
     infer_neighbours: int = 10
 
 
+# What a ranked match is, as a row: the fields of gallery.Match besides `upload`, and of the API's
+# MatchSerializer. RankedMatch carries them under the same names, so the page template, the API
+# serializer and the predict command read a RankedMatch and a stored Match alike.
+MATCH_FIELDS = ("rank", "artwork", "visual_score", "influence_score", "final_score", "influence_path")
+
+
 @dataclass
 class RankedMatch:
+    rank: int  # 1 = best
     artwork: Artwork
     visual_score: float
     influence_score: float
     final_score: float
     influence_path: list[str] = field(default_factory=list)
 
+    def as_row(self) -> dict[str, Any]:
+        """The match as keyword arguments of gallery.Match (plus `upload`)."""
+        return {name: getattr(self, name) for name in MATCH_FIELDS}
+
 
 @dataclass
 class Ranking:
     matches: list[RankedMatch]
-    query_artist: Artist | None
-    artist_inferred: bool
+    query_artist: Artist | None  # named by the caller, or inferred from the neighbours
     influence_skipped: bool
 
 
@@ -130,7 +143,7 @@ def rerank(
     chosen: list[RankedMatch] = []
     seen: dict[int, int] = defaultdict(int)
     while remaining and len(chosen) < k:
-        best_i, best_score = 0, -np.inf
+        best_i, best_score = 0, -math.inf
         for i, n in enumerate(remaining):
             # Anonymous works are not one painter, so they are never penalised as repeats.
             repeats = seen[n.artwork.artist_id] if n.artwork.artist_id else 0
@@ -142,6 +155,7 @@ def rerank(
             seen[n.artwork.artist_id] += 1
         chosen.append(
             RankedMatch(
+                rank=len(chosen) + 1,
                 artwork=n.artwork,
                 visual_score=n.similarity,
                 influence_score=scores.get(n.artwork.id, 0.0),
@@ -164,10 +178,8 @@ def similar_works(
     """Visual neighbours of `vector` re-ranked by painter influence (see module docstring)."""
     config = config or RankingConfig()
     neighbours = nearest_artworks(vector, k=max(config.candidates, k), exclude_ids=exclude_ids)
-    inferred = False
     if query_artist is None and use_influence:
         query_artist = infer_painter(neighbours, config)
-        inferred = query_artist is not None
     scores: dict[int, float] = {}
     paths: dict[int, list[str]] = {}
     skipped = False
@@ -181,4 +193,4 @@ def similar_works(
     if skipped or not use_influence:
         config = replace(config, repeat_penalty=0.0)  # plain visual order
     matches = rerank(neighbours, k=k, config=config, scores=scores, paths=paths)
-    return Ranking(matches=matches, query_artist=query_artist, artist_inferred=inferred, influence_skipped=skipped)
+    return Ranking(matches=matches, query_artist=query_artist, influence_skipped=skipped)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 from pgvector.django import CosineDistance
 
 from gallery.models import Artwork
+
+if TYPE_CHECKING:
+    import numpy as np  # type hints only: pages search without loading numpy
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,10 @@ cd "$ROOT"
 PORT="${PORT:-8000}"
 mkdir -p .run
 # One worker process, one task at a time: the style model is loaded once per process and the
-# machine has two cores.
+# machine has two cores. -B runs Celery beat inside the worker for the periodic sweep that re-queues
+# stale uploads (CELERY_BEAT_SCHEDULE); run it in exactly one worker when there are several.
 .venv/bin/celery -A artsite worker -l info --concurrency=1 --pool=prefork \
+  -B --schedule="$ROOT/.run/celerybeat-schedule" \
   --pidfile="$ROOT/.run/celery.pid" --logfile="$ROOT/.run/celery.log" &
 worker=$!
 trap 'kill $worker 2>/dev/null || true; wait $worker 2>/dev/null || true' EXIT INT TERM

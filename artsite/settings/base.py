@@ -184,6 +184,22 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
+# Redis redelivers an unacknowledged message after the visibility timeout (default: one hour). It
+# must exceed the hard time limit, or a message would be handed to a second worker while its task
+# may still legally run; a minute above it brings a message lost with its whole worker back within
+# minutes instead of an hour. (Retry countdowns, at most 60 s, stay below it too.)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 60}
+# A pipeline step's lease on its upload row (recommender.pipeline) outlives the hard time limit, so
+# it never expires under a task that is still running.
+UPLOAD_LEASE_S = CELERY_TASK_TIME_LIMIT + 30
+# The sweep re-queues unfinished uploads with no live lease that have not moved for this long.
+UPLOAD_REQUEUE_AFTER_S = env_int("ARTSITE_UPLOAD_REQUEUE_AFTER_S", 60)
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stale-uploads": {
+        "task": "recommender.tasks.requeue_stale_uploads",
+        "schedule": float(env_int("ARTSITE_UPLOAD_SWEEP_S", 30)),
+    }
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Task modules not named tasks.py (autodiscovery finds only those): the living-catalogue jobs.
 CELERY_IMPORTS = ["recommender.jobs"]

@@ -56,7 +56,7 @@ class ArtworkSerializer(ArtworkSummarySerializer):
 
 
 class MatchSerializer(serializers.Serializer):
-    """One similar catalogue work. Reads Match rows and the ranking's dicts alike."""
+    """One similar catalogue work. Reads stored Match rows and recommender.ranking.RankedMatch alike."""
 
     rank = serializers.IntegerField(help_text="1 = best")
     artwork = ArtworkSummarySerializer()

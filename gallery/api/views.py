@@ -271,17 +271,7 @@ class ArtworkSimilarApi(APIView):
         result = {
             "query_artist": ranking.query_artist,
             "influence_skipped": ranking.influence_skipped,
-            "matches": [
-                {
-                    "rank": rank,
-                    "artwork": m.artwork,
-                    "visual_score": m.visual_score,
-                    "influence_score": m.influence_score,
-                    "final_score": m.final_score,
-                    "influence_path": m.influence_path,
-                }
-                for rank, m in enumerate(ranking.matches, start=1)
-            ],
+            "matches": ranking.matches,  # RankedMatch has MatchSerializer's fields (ranking.MATCH_FIELDS)
         }
         return Response(SimilarWorksSerializer(result, context={"request": request}).data)
 

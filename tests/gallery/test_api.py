@@ -23,7 +23,6 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
-from gallery import services
 from gallery.models import EMBEDDING_DIM, Artist, Artwork, Influence, Match, Prediction, Style, Upload
 
 UPLOADS = "/api/uploads/"
@@ -351,10 +350,11 @@ def test_upload_reads_do_not_query_per_row(owner_api, owner) -> None:
 @pytest.mark.slow
 def test_uploaded_painting_analysed_by_the_pipeline_shows_results(demo_catalogue, owner, monkeypatch) -> None:
     """Real model and ranking: the API renders what the Celery tasks stored (run here, no worker)."""
-    from gallery.tasks import analyse_upload, match_upload
+    from recommender import tasks
+    from recommender.tasks import analyse_upload, match_upload
 
     queued: list[int] = []
-    monkeypatch.setattr(services, "_enqueue_analysis", queued.append)  # no broker message left behind
+    monkeypatch.setattr(tasks, "upload_enqueue", queued.append)  # no broker message left behind
     client = _token_client(owner)
     painting = settings.DEMO_CATALOGUE_DIR / demo_catalogue[0]["file"]
     response = client.post(

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gallery.models import Artwork, Style, Upload
-from gallery.tasks import analyse_upload, match_upload
+from recommender.tasks import analyse_upload, match_upload
 from tests.factories import jpeg_bytes, upload_create
 
 

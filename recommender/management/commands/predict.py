@@ -1,5 +1,6 @@
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from django.core.management.base import BaseCommand
@@ -8,7 +9,24 @@ from PIL import UnidentifiedImageError
 from gallery.selectors import artist_from_hint
 from recommender.ml.preprocess import load_image
 from recommender.ml.style_model import get_style_model
-from recommender.ranking import similar_works
+from recommender.ranking import RankedMatch, similar_works
+
+
+def _similar_row(match: RankedMatch) -> dict[str, Any]:
+    """A ranked match as a JSON object: the row the pipeline stores, with the artwork spelled out."""
+    row = match.as_row()
+    artwork = row["artwork"]
+    return {
+        "rank": row["rank"],
+        "artwork_id": artwork.id,
+        "title": artwork.display_title,
+        "artist": artwork.artist.name if artwork.artist else None,
+        "style": artwork.style.name,
+        "visual_score": round(row["visual_score"], 6),
+        "influence_score": round(row["influence_score"], 6),
+        "score": round(row["final_score"], 6),
+        "influence_path": row["influence_path"],
+    }
 
 
 class Command(BaseCommand):
@@ -42,19 +60,7 @@ class Command(BaseCommand):
                     "path": str(path),
                     "model_version": model.version,
                     "styles": [{"style": model.classes[i], "probability": round(float(probs[0][i]), 6)} for i in order],
-                    "similar": [
-                        {
-                            "artwork_id": m.artwork.id,
-                            "title": m.artwork.display_title,
-                            "artist": m.artwork.artist.name if m.artwork.artist else None,
-                            "style": m.artwork.style.name,
-                            "visual_score": round(m.visual_score, 6),
-                            "influence_score": round(m.influence_score, 6),
-                            "score": round(m.final_score, 6),
-                            "influence_path": m.influence_path,
-                        }
-                        for m in ranking.matches
-                    ],
+                    "similar": [_similar_row(m) for m in ranking.matches],
                     "query_artist": ranking.query_artist.name if ranking.query_artist else None,
                     "influence_skipped": ranking.influence_skipped,
                 },
@@ -68,5 +74,6 @@ class Command(BaseCommand):
         else:
             styles = ", ".join(f"{s['style']} {s['probability']:.0%}" for s in result["styles"])
             self.stdout.write(f"{result['path']}: {styles}")
-            for i, m in enumerate(result["similar"], start=1):
-                self.stdout.write(f"  {i:2}. {m['score']:.3f} {m['title']} — {m['artist'] or 'unknown'} ({m['style']})")
+            for m in result["similar"]:
+                painter = m["artist"] or "unknown"
+                self.stdout.write(f"  {m['rank']:2}. {m['score']:.3f} {m['title']} — {painter} ({m['style']})")

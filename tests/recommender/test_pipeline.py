@@ -1,4 +1,5 @@
-"""Upload → analysis → matches, through a real Celery worker on the Redis broker."""
+"""Upload → analysis → matches (recommender.pipeline, recommender.tasks), through a real Celery worker on
+the Redis broker; leases and the stale-upload sweep against the real database."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from gallery import services
 from gallery.images import ImageRejected
 from gallery.models import Match, Prediction, Upload
-from gallery.tasks import analyse_upload, match_upload
+from recommender import pipeline
+from recommender.tasks import analyse_upload, match_upload, upload_enqueue
+from tests.factories import upload_create as upload_factory
 
 
 def _painting(demo_catalogue) -> SimpleUploadedFile:
@@ -129,5 +133,70 @@ def test_broker_down_keeps_the_upload_and_a_worker_requeues_it(demo_catalogue, o
     Upload.objects.filter(pk=upload.pk).update(updated_at=upload.updated_at - timedelta(minutes=5))
     with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=30):
         # worker_ready does not fire for the in-thread test worker, so call what it runs.
-        assert services.uploads_requeue_stale() == 1
+        assert pipeline.uploads_requeue_stale(enqueue=upload_enqueue) == 1
         assert _wait(upload.pk).status == Upload.Status.DONE
+
+
+# --- Leases: one step, one holder ---------------------------------------------------------------
+
+
+def _claim(upload_id: int, token: str, stage: str = Upload.Stage.CLASSIFYING) -> bool:
+    return pipeline.upload_claim(upload_id=upload_id, stage=stage, progress=10, token=token)
+
+
+def test_a_live_lease_is_not_stolen_but_its_own_redelivery_takes_it_back(owner) -> None:
+    upload = upload_factory(owner=owner)
+    assert _claim(upload.pk, "task-a")
+    upload.refresh_from_db()
+    assert upload.status == Upload.Status.RUNNING and upload.claim_token == "task-a"
+    assert upload.lease_expires_at > timezone.now() + timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+
+    assert not _claim(upload.pk, "task-b")  # a duplicate message: the step is running elsewhere
+    assert _claim(upload.pk, "task-a")  # the same message redelivered after its worker died
+
+    Upload.objects.filter(pk=upload.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert _claim(upload.pk, "task-b")  # an expired lease is free
+    assert Upload.objects.get(pk=upload.pk).claim_token == "task-b"
+
+
+def test_matching_is_not_claimed_before_the_analysis_stored_an_embedding(owner) -> None:
+    upload = upload_factory(owner=owner)
+    assert not _claim(upload.pk, "task-m", stage=Upload.Stage.MATCHING)
+    assert Upload.objects.get(pk=upload.pk).status == Upload.Status.QUEUED
+
+
+def test_a_step_that_lost_its_lease_writes_nothing(demo_catalogue, owner) -> None:
+    upload = services.upload_create(owner=owner, image_file=_painting(demo_catalogue))
+    assert _claim(upload.pk, "slow-task")
+    Upload.objects.filter(pk=upload.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert _claim(upload.pk, "new-task")
+
+    assert pipeline.upload_analyse(upload_id=upload.pk, token="slow-task") is False
+    assert Prediction.objects.filter(upload=upload).count() == 0
+    assert not pipeline.upload_fail(upload_id=upload.pk, reason="late failure", token="slow-task")
+
+    assert pipeline.upload_analyse(upload_id=upload.pk, token="new-task") is True
+    upload.refresh_from_db()
+    assert upload.predictions.count() > 0 and upload.status == Upload.Status.RUNNING
+    assert upload.claim_token == "" and upload.lease_expires_at is None  # released for the match step
+
+
+def test_sweep_sends_only_stale_unleased_unfinished_uploads(owner) -> None:
+    now = timezone.now()
+    old = now - timedelta(minutes=5)
+    lost = upload_factory(owner=owner)  # queued, its message lost
+    between = upload_factory(owner=owner, status=Upload.Status.RUNNING, stage=Upload.Stage.MATCHING)
+    expired = upload_factory(owner=owner, status=Upload.Status.RUNNING)
+    live = upload_factory(owner=owner, status=Upload.Status.RUNNING)
+    upload_factory(owner=owner)  # queued just now: its message is probably still on its way
+    done = upload_factory(owner=owner, status=Upload.Status.DONE)
+    Upload.objects.filter(pk__in=[lost.pk, between.pk, expired.pk, live.pk, done.pk]).update(updated_at=old)
+    Upload.objects.filter(pk=expired.pk).update(claim_token="dead", lease_expires_at=now - timedelta(seconds=1))
+    Upload.objects.filter(pk=live.pk).update(claim_token="alive", lease_expires_at=now + timedelta(minutes=5))
+
+    sent: list[int] = []
+    assert pipeline.uploads_requeue_stale(enqueue=sent.append, older_than_s=60) == 3
+    assert sent == [lost.pk, between.pk, expired.pk]
+    # Touched when sent: the next sweep waits for another period before sending them again.
+    assert pipeline.uploads_requeue_stale(enqueue=sent.append, older_than_s=60) == 0
+    assert Upload.objects.get(pk=live.pk).claim_token == "alive"

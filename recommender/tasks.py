@@ -1,0 +1,126 @@
+"""The upload pipeline as Celery tasks: analyse (classify + embed) → match, plus the stale-claim sweep.
+
+Each task takes an id, claims its step with a lease on the upload row (token = the task id, which a
+redelivered or retried message keeps), calls one `recommender.pipeline` function, retries transient
+failures with exponential backoff and, after the last retry or on a permanent error, records a reason
+a person understands. acks_late + reject_on_worker_lost (settings) make a task whose worker child died
+run again at once; the steps replace their results, so a re-run never duplicates rows.
+
+Task names changed with the move from `gallery.tasks` (2026-11): a message queued under an old name
+is refused by the worker as unregistered, and the sweep sends its upload again under the new name
+once it has been still for settings.UPLOAD_REQUEUE_AFTER_S.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from celery import Task, chain, shared_task
+from celery.signals import worker_process_init, worker_ready
+from django.db import InterfaceError, OperationalError
+from kombu.exceptions import OperationalError as BrokerError
+
+from gallery.images import ImageRejected
+from gallery.models import Upload
+
+from . import pipeline
+
+logger = logging.getLogger(__name__)
+
+TRANSIENT = (OperationalError, InterfaceError, BrokerError, ConnectionError, TimeoutError)
+
+
+def readable_reason(exc: BaseException) -> str:
+    if isinstance(exc, ImageRejected):
+        return str(exc)
+    if isinstance(exc, TRANSIENT):
+        return "A service we depend on was unavailable for too long. Please try this upload again later."
+    if isinstance(exc, Upload.DoesNotExist):
+        return "The upload was deleted."
+    return "Something went wrong while analysing this image. Please try again; if it keeps failing, tell us."
+
+
+class UploadTask(Task):
+    autoretry_for = TRANSIENT
+    retry_backoff = 2
+    retry_backoff_max = 60  # below the broker's visibility timeout, so a waiting retry is not redelivered
+    retry_jitter = True
+    max_retries = 4
+    acks_late = True
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        # Called once retries are exhausted or for a permanent error: the user sees why.
+        logger.error("upload %s failed in %s: %r", args[0] if args else "?", self.name, exc)
+        pipeline.upload_fail(upload_id=args[0], reason=readable_reason(exc), token=task_id)
+
+
+@shared_task(base=UploadTask, bind=True)
+def analyse_upload(self: Task, upload_id: int) -> int:
+    token = self.request.id
+    if pipeline.upload_claim(upload_id=upload_id, stage=Upload.Stage.CLASSIFYING, progress=10, token=token):
+        pipeline.upload_analyse(upload_id=upload_id, token=token)
+    return upload_id
+
+
+@shared_task(base=UploadTask, bind=True)
+def match_upload(self: Task, upload_id: int) -> int:
+    token = self.request.id
+    if pipeline.upload_claim(upload_id=upload_id, stage=Upload.Stage.MATCHING, progress=60, token=token):
+        pipeline.upload_match(upload_id=upload_id, token=token)
+    return upload_id
+
+
+def upload_pipeline(upload_id: int) -> chain:
+    """The chain for one upload; immutable signatures so each step gets only the id."""
+    return chain(analyse_upload.si(upload_id), match_upload.si(upload_id))
+
+
+def upload_enqueue(upload_id: int) -> None:
+    """Send the pipeline for one upload. A broker outage is logged, not raised: the upload stays
+    queued in the database and the sweep sends it again, so the outage delays it instead of losing it."""
+    try:
+        upload_pipeline(upload_id).apply_async()
+    except (BrokerError, ConnectionError, OSError):
+        logger.exception("could not enqueue upload %s; the sweep will send it again", upload_id)
+
+
+@shared_task(ignore_result=True)
+def requeue_stale_uploads() -> int:
+    """The periodic sweep (settings.CELERY_BEAT_SCHEDULE; the worker runs beat with -B)."""
+    count = pipeline.uploads_requeue_stale(enqueue=upload_enqueue)
+    if count:
+        logger.warning("re-queued %s stale uploads", count)
+    return count
+
+
+def _warm_up_model() -> None:
+    from recommender.ml.style_model import get_style_model
+
+    try:
+        get_style_model().warmup()
+    except FileNotFoundError:
+        logger.exception("no style model found; uploads will fail until one is installed")
+    except Exception:
+        # A task loads the model itself on first use (lock-guarded); a failed warm-up only costs time.
+        logger.exception("style model warm-up failed")
+
+
+@worker_process_init.connect
+def _warm_up_in_background(**_) -> None:
+    """Load and trace the style model in each pool child without blocking its start-up.
+
+    The parent kills a child that has not reported "up" within worker_proc_alive_timeout (4 s), and
+    loading TensorFlow and the model takes longer than that on a busy machine: warming up inside this
+    handler made every restarted child (after an OOM kill, a hard time limit, kill -9) die the same
+    way, forever. A task that arrives during the warm-up waits on the model's load lock instead.
+    """
+    threading.Thread(target=_warm_up_model, name="style-model-warmup", daemon=True).start()
+
+
+@worker_ready.connect
+def _requeue_stale_uploads(**_) -> None:
+    """Uploads whose message was lost (broker down at upload time, worker killed) run again."""
+    count = pipeline.uploads_requeue_stale(enqueue=upload_enqueue)
+    if count:
+        logger.warning("re-queued %s unfinished uploads", count)
