@@ -16,10 +16,20 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from neo4j import Driver, GraphDatabase
-from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable
+from neo4j.exceptions import ConnectionPoolError, DatabaseUnavailable, ServiceUnavailable, SessionExpired
 
-# Errors a caller may treat as "the graph is unavailable" and degrade gracefully on.
-GraphUnavailable = (ServiceUnavailable, DriverError, Neo4jError, OSError)
+
+class GraphUnavailable(Exception):
+    """Neo4j cannot be reached or cannot serve now; callers may degrade (visual-only ranking, repair later).
+
+    Raised only for connection and availability failures. A Cypher error, a constraint violation, a
+    bad password or a misused driver propagates as the driver's own exception: that is a bug or a
+    misconfiguration to fix, not an outage to hide behind a fallback.
+    """
+
+
+# The driver's errors that mean "not reachable / not serving now" (wrapped into GraphUnavailable).
+_UNAVAILABLE = (ServiceUnavailable, SessionExpired, ConnectionPoolError, DatabaseUnavailable, OSError)
 
 BATCH_SIZE = 1000
 # After a connection failure, calls fail at once for this long instead of each waiting for the
@@ -66,14 +76,15 @@ atexit.register(close_driver)
 
 
 def _run(query: str, **params) -> list[dict]:
+    """Run one query; raises GraphUnavailable for outages and the driver's error for anything else."""
     global _down_until
     if time.monotonic() < _down_until:
-        raise ServiceUnavailable("Neo4j failed moments ago; not retrying yet")
+        raise GraphUnavailable("Neo4j failed moments ago; not retrying yet")
     try:
         records, _, _ = get_driver().execute_query(query, params, database_=settings.NEO4J_DATABASE)
-    except (ServiceUnavailable, DriverError, OSError):
+    except _UNAVAILABLE as exc:
         _down_until = time.monotonic() + RETRY_AFTER_S
-        raise
+        raise GraphUnavailable(f"Neo4j unavailable: {exc}") from exc
     return [record.data() for record in records]
 
 
@@ -85,7 +96,7 @@ def _batches(rows: Sequence, size: int = BATCH_SIZE) -> Iterable[Sequence]:
 def ping() -> bool:
     try:
         get_driver().verify_connectivity()
-    except GraphUnavailable:
+    except _UNAVAILABLE:
         return False
     return True
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from neo4j.exceptions import ServiceUnavailable
+from neo4j.exceptions import ConstraintError, CypherSyntaxError, ServiceUnavailable
 
 from recommender import graph
 
@@ -68,6 +68,28 @@ def test_after_a_connection_failure_calls_fail_fast_until_reset(graph_clean, neo
     with pytest.raises(graph.GraphUnavailable):
         graph.counts()
     started = time.monotonic()
-    with pytest.raises(ServiceUnavailable, match="failed moments ago"):
+    with pytest.raises(graph.GraphUnavailable, match="failed moments ago"):
         graph.counts()
     assert time.monotonic() - started < 0.1
+
+
+def test_outage_is_graph_unavailable_with_the_driver_error_as_cause(graph_clean, neo4j_down) -> None:
+    with pytest.raises(graph.GraphUnavailable) as caught:
+        graph.shortest_paths("seurat", ["pissarro"])
+    assert isinstance(caught.value.__cause__, ServiceUnavailable)
+
+
+def test_a_cypher_error_fails_loudly_and_is_not_an_outage(small_graph) -> None:
+    """A query bug must not pass for "Neo4j unavailable" (the ranking would silently go visual-only)."""
+    with pytest.raises(CypherSyntaxError) as caught:
+        graph._run("MATCH (a:TestArtist RETURN a")  # a real malformed query against the real server
+    assert not isinstance(caught.value, graph.GraphUnavailable)
+    # Not mistaken for an outage: the next call goes to the server at once, without the fast-fail pause.
+    assert graph.counts() == (6, 4)
+
+
+def test_a_constraint_violation_is_not_an_outage(small_graph) -> None:
+    label = graph._label()
+    with pytest.raises(ConstraintError):
+        graph._run(f"CREATE (:{label} {{key: 'seurat', name: 'A second Seurat'}})")
+    assert graph.counts() == (6, 4)
