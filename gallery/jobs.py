@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from .models import Job
@@ -40,9 +40,15 @@ def _enqueue(job_id: int) -> None:
 
 
 def job_claim(*, job_id: int) -> bool:
-    """queued → running; False when another worker has it or it is finished (then do nothing)."""
+    """queued → running; False when another worker has it or it is finished (then do nothing).
+
+    A running job that stopped updating for STALLED_AFTER is taken over: its worker died and the
+    broker re-delivered the message (acks_late). Jobs report progress at least every batch, far
+    more often than that.
+    """
     now = timezone.now()
-    claimed = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
+    claimable = Q(status=Job.Status.QUEUED) | Q(status=Job.Status.RUNNING, updated_at__lt=now - STALLED_AFTER)
+    claimed = Job.objects.filter(claimable, pk=job_id).update(
         status=Job.Status.RUNNING, started_at=now, updated_at=now, attempts=F("attempts") + 1, error=""
     )
     return claimed == 1

@@ -1,0 +1,149 @@
+"""Real processes for the scale-out tests: an S3-compatible server (moto's stand-alone server) and
+Celery workers started as subprocesses with their own media folders."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import boto3
+import pytest
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+S3_KEYS = {"aws_access_key_id": "test-key", "aws_secret_access_key": "test-secret", "region_name": "us-east-1"}
+
+_MOTO = """
+import sys, threading
+from moto.server import ThreadedMotoServer
+server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+server.start()
+print(server.get_host_and_port()[1], flush=True)
+threading.Event().wait()
+"""
+
+
+def wait_for(predicate: Callable[[], object], timeout: float, what: str, log: Path | None = None) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{tail}")
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server as its own process on a free port (port 0), stopped after the session."""
+    process = subprocess.Popen([sys.executable, "-c", _MOTO], stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(process.stdout.readline().strip())
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str) -> str:
+    name = f"artsite-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=s3_endpoint, **S3_KEYS).create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def web_on_s3(settings, s3_endpoint: str, s3_bucket: str, tmp_path: Path) -> dict[str, str]:
+    """This (web) process stores media in the bucket; its local media folder is its own, empty one."""
+    settings.MEDIA_ROOT = tmp_path / "web-media"
+    settings.MEDIA_ROOT.mkdir()
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": s3_bucket,
+                "endpoint_url": s3_endpoint,
+                "access_key": "test-key",
+                "secret_key": "test-secret",
+                "region_name": "us-east-1",
+            },
+        },
+    }
+    return {"OPS_S3_ENDPOINT": s3_endpoint, "OPS_S3_BUCKET": s3_bucket}
+
+
+def bucket_keys(endpoint: str, bucket: str) -> list[str]:
+    response = boto3.client("s3", endpoint_url=endpoint, **S3_KEYS).list_objects_v2(Bucket=bucket)
+    return [item["Key"] for item in response.get("Contents", [])]
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found |= {int(c) for c in (task / "children").read_text().split()}
+        except OSError:
+            continue
+    return found
+
+
+@contextmanager
+def worker_process(
+    tmp_path: Path, name: str, *, env: dict[str, str] | None = None, ready_timeout: float = 180
+) -> Iterator[dict]:
+    """`celery worker --pool=prefork --concurrency=1` as a subprocess on this run's queue and database."""
+    log = tmp_path / f"{name}.log"
+    media = tmp_path / f"{name}-media"
+    media.mkdir(exist_ok=True)
+    command = [
+        sys.executable, "-m", "celery", "-A", "artsite", "worker", "--pool=prefork", "--concurrency=1",
+        "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "-n", f"{name}-{uuid.uuid4().hex[:6]}@%h",
+        "--without-mingle", "--without-gossip", "-l", "info", f"--logfile={log}",
+    ]  # fmt: skip
+    process_env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.ops.worker_settings",
+        "OPS_WORKER_DB_NAME": connection.settings_dict["NAME"],
+        "OPS_WORKER_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+        "OPS_WORKER_NEO4J_LABEL": settings.NEO4J_ARTIST_LABEL,
+        "OPS_WORKER_MEDIA_ROOT": str(media),
+        "ARTSITE_STYLE_MODEL_DIR": str(settings.STYLE_MODEL_DIR),
+        **(env or {}),
+    }
+    worker = subprocess.Popen(command, cwd=ROOT, env=process_env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        wait_for(
+            lambda: worker.poll() is None and log.exists() and " ready." in log.read_text(errors="replace"),
+            ready_timeout,
+            f"worker {name} to be ready",
+            log,
+        )
+        yield {"process": worker, "pid": worker.pid, "log": log, "media": media}
+    finally:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                for child in _children(worker.pid):
+                    os.kill(child, signal.SIGKILL)
+                worker.kill()
+                worker.wait(timeout=10)
+
+
+def kill_worker(worker: dict) -> None:
+    """SIGKILL the worker and its pool child at once, as a host that loses power."""
+    for child in _children(worker["pid"]):
+        os.kill(child, signal.SIGKILL)
+    worker["process"].kill()
+    worker["process"].wait(timeout=10)

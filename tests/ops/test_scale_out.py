@@ -1,0 +1,70 @@
+"""Scale-out on real parts: web and worker share no disk (S3-compatible storage from moto's server),
+and two workers on one queue with one killed lose nothing and finish nothing twice."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from gallery.catalogue import artwork_save
+from gallery.models import Artwork, Match, Prediction, Upload
+from tests.factories import style_get
+
+from .conftest import bucket_keys, wait_for, worker_process
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def _painting(index: int) -> bytes:
+    with (settings.DEMO_CATALOGUE_DIR / "catalogue.csv").open(newline="", encoding="utf-8") as handle:
+        row = list(csv.DictReader(handle))[index]
+    return (settings.DEMO_CATALOGUE_DIR / row["file"]).read_bytes()
+
+
+def _files_under(folder) -> list[str]:
+    return [str(p) for p in folder.rglob("*") if p.is_file()]
+
+
+def test_upload_and_catalogue_edit_complete_with_web_and_worker_on_separate_disks(
+    demo_catalogue, owner, client, web_on_s3, tmp_path
+):
+    with worker_process(tmp_path, "s3-worker", env=web_on_s3) as worker:
+        client.force_login(owner)
+        response = client.post(
+            reverse("api:upload_list"), {"image": SimpleUploadedFile("p.jpg", _painting(3), "image/jpeg")}
+        )
+        assert response.status_code in {201, 202}, response.content
+        upload_id = response.json()["id"]
+        upload = wait_for(
+            lambda: Upload.objects.filter(pk=upload_id, status__in=["done", "failed"]).first(),
+            180,
+            "the upload to finish",
+            worker["log"],
+        )
+        assert upload.status == Upload.Status.DONE, upload.error
+        assert Prediction.objects.filter(upload=upload).exists()
+        assert Match.objects.filter(upload=upload).count() == 10
+
+        # A curator's new work: image into the bucket by the web, embedded by the worker from the bucket.
+        artwork = Artwork(source_id="s3-1", title="Stored in the bucket", style=style_get())
+        artwork.image.save("s3-work.jpg", ContentFile(_painting(7)), save=False)
+        artwork_save(artwork=artwork, image_changed=True)
+        embedded = wait_for(
+            lambda: Artwork.objects.filter(pk=artwork.pk, embedding__isnull=False).first(),
+            120,
+            "the new work's embedding",
+            worker["log"],
+        )
+        assert np.isclose(np.linalg.norm(embedded.embedding), 1.0, atol=1e-3)
+
+    keys = bucket_keys(web_on_s3["OPS_S3_ENDPOINT"], web_on_s3["OPS_S3_BUCKET"])
+    assert upload.image.name in keys and artwork.image.name in keys
+    # Neither process wrote a media file to its own disk: the bucket is the only shared storage.
+    assert _files_under(settings.MEDIA_ROOT) == []
+    assert _files_under(worker["media"]) == []
