@@ -207,17 +207,20 @@ CELERY_IMPORTS = ["recommender.jobs"]
 # and is re-queued when a worker starts).
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
-# --- Cache (Redis): rendered results of finished uploads, sessions ------------------------------
+# --- Cache (Redis): rendered results of finished uploads, throttle counters ----------------------
+# It fails open (artsite/cache.py): with Redis down, reads miss and writes are dropped, and short
+# socket timeouts keep a hung Redis from holding requests.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "artsite.cache.FailOpenRedisCache",
         "LOCATION": os.environ.get("CACHE_URL", f"redis://127.0.0.1:{env_int('REDIS_PORT', 6390)}/2"),
         "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "artsite"),
         "TIMEOUT": 24 * 3600,
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
 }
-# Sessions in the cache, written through to the database: a lost cache never signs anyone out.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions live in PostgreSQL only: signing in and staying signed in never depend on Redis.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- Media and static files (django-storages) -------------------------------------------------
 MEDIA_ROOT = Path(os.environ.get("ARTSITE_MEDIA_ROOT", BASE_DIR / "media"))

@@ -17,7 +17,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from gallery import selectors as gallery_selectors
@@ -37,6 +37,7 @@ from .serializers import (
     UploadListItemSerializer,
     UploadSerializer,
 )
+from .throttling import UploadRateThrottle
 
 SIMILAR_DEFAULT_K = 10
 SIMILAR_MAX_K = 50
@@ -106,7 +107,7 @@ class UploadListCreateApi(APIView):
 
     def get_throttles(self) -> list[BaseThrottle]:
         # Only creating costs (a download, a model run); reading one's own list is not limited.
-        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+        return [UploadRateThrottle()] if self.request.method == "POST" else []
 
     @extend_schema(
         summary="List my uploads",
