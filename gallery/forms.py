@@ -44,10 +44,6 @@ class ArtworkFilterForm(forms.Form):
             "q": data.get("q") or None,
         }
 
-    @property
-    def active(self) -> bool:
-        return any(self.filters().values())
-
 
 class ArtistSearchForm(forms.Form):
     q = forms.CharField(

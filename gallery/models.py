@@ -43,9 +43,6 @@ class Artist(models.Model):
     death_year = models.IntegerField(null=True, blank=True)
     nationality = models.CharField(max_length=200, blank=True, help_text="';'-separated when several")
     movements = models.CharField(max_length=500, blank=True, help_text="';'-separated movements and styles")
-    influenced_by = models.ManyToManyField(
-        "self", through="Influence", symmetrical=False, related_name="influenced", blank=True
-    )
 
     class Meta:
         ordering = ["name"]

@@ -44,13 +44,11 @@ def artist_get_by_slug(*, slug: str) -> Artist | None:
     return Artist.objects.filter(slug=slug).annotate(artwork_count=Count("artworks")).first()
 
 
-def artists_list(*, q: str | None = None, with_works_only: bool = False) -> QuerySet[Artist]:
+def artist_list(*, q: str | None = None) -> QuerySet[Artist]:
     """Painters by name with their number of works (`artwork_count`), optionally searched by name."""
     qs = Artist.objects.annotate(artwork_count=Count("artworks"))
     if q:
         qs = qs.filter(name__icontains=q.strip())
-    if with_works_only:
-        qs = qs.filter(artwork_count__gt=0)
     return qs.order_by("name")
 
 

@@ -103,7 +103,7 @@ def artwork_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def artist_list(request: HttpRequest) -> HttpResponse:
     form = ArtistSearchForm(request.GET)
     q = form.query()
-    page = _page(request, selectors.artists_list(q=q), ARTISTS_PER_PAGE)
+    page = _page(request, selectors.artist_list(q=q), ARTISTS_PER_PAGE)
     for artist in page.object_list:
         artist.nationality_display = ", ".join(_split(artist.nationality))
     return render(request, "gallery/artist_list.html", {"form": form, "q": q, "page_obj": page})
@@ -225,6 +225,8 @@ def _pipeline_steps(upload: Upload) -> list[dict[str, str]]:
 
 
 def _status_payload(upload: Upload) -> dict[str, object]:
+    """What the page renders first and its script polls; `steps` carries each step's state, so the
+    script moves the tracker without a copy of PIPELINE_STEPS or of the rules above."""
     return {
         "id": upload.pk,
         "status": upload.status,
@@ -233,6 +235,7 @@ def _status_payload(upload: Upload) -> dict[str, object]:
         "progress": upload.progress,
         "error": upload.error,
         "finished": upload.is_finished,
+        "steps": _pipeline_steps(upload),
     }
 
 
@@ -283,13 +286,14 @@ class UploadResults:
 def upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Live status while the pipeline runs; the style prediction and similar works once it is done."""
     upload = _upload_or_404(request, pk, with_results=False)
+    status = _status_payload(upload)
     return render(
         request,
         "gallery/upload_detail.html",
         {
             "upload": upload,
-            "status": _status_payload(upload),
-            "steps": _pipeline_steps(upload),
+            "status": status,
+            "steps": status["steps"],
             "results": UploadResults(upload),
             "painter_named": _painter_named(upload),
         },

@@ -295,7 +295,7 @@ class ArtistListApi(APIView):
         return paginated_response(
             view=self,
             request=request,
-            queryset=gallery_selectors.artists_list(q=filters.validated_data.get("q")),
+            queryset=gallery_selectors.artist_list(q=filters.validated_data.get("q")),
             serializer_class=ArtistSerializer,
         )
 

@@ -5,7 +5,6 @@
   "use strict";
 
   var INTERVAL_MS = 700;
-  var ORDER = ["queued", "classifying", "matching", "done"];
 
   function text(root, selector, value) {
     var node = root.querySelector(selector);
@@ -25,12 +24,13 @@
       badge.textContent = data.status.charAt(0).toUpperCase() + data.status.slice(1);
       badge.className = "status-badge badge-" + data.status;
     }
-    var reached = ORDER.indexOf(data.stage);
-    root.querySelectorAll("[data-step]").forEach(function (li) {
-      var i = ORDER.indexOf(li.getAttribute("data-step"));
-      var state = i < reached || data.stage === "done" ? "done" : i === reached ? "current" : "todo";
-      li.className = "step-" + state;
-      if (state === "current") li.setAttribute("aria-current", "step");
+    // The server sends each step's state ("done", "current", "failed", "todo"; gallery.views
+    // PIPELINE_STEPS): the page and this script share one list of steps and one rule.
+    (data.steps || []).forEach(function (step) {
+      var li = root.querySelector('[data-step="' + step.key + '"]');
+      if (!li) return;
+      li.className = "step-" + step.state;
+      if (step.state === "current") li.setAttribute("aria-current", "step");
       else li.removeAttribute("aria-current");
     });
   }

@@ -164,6 +164,13 @@ def test_status_json_for_owner_and_404_for_others(client, owner, other_user):
         "progress": 10,
         "error": "",
         "finished": False,
+        # The page's script moves the step tracker from these (one list of steps, in gallery.views).
+        "steps": [
+            {"key": "queued", "label": "Queued", "state": "done"},
+            {"key": "classifying", "label": "Classifying", "state": "current"},
+            {"key": "matching", "label": "Matching", "state": "todo"},
+            {"key": "done", "label": "Done", "state": "todo"},
+        ],
     }
 
     client.force_login(other_user)
@@ -239,8 +246,9 @@ def test_finished_upload_shows_chart_description_painters_and_similar_grid(
     # Similar works: every match with its thumbnail, painter, style, score and reason.
     matches = list(ctx["results"].matches)
     assert len(matches) == 10
-    assert html.count('class="similar-card"') == 10
+    assert html.count('class="card similar-card"') == 10  # the catalogue's artwork card, as a match
     for match in matches:
+        assert f'<span class="rank-badge">#{match.rank}</span>' in html  # the match's own rank
         assert match.artwork.get_absolute_url() in html
         assert match.artwork.image.url in html
     assert "Visual similarity" in html
@@ -275,7 +283,7 @@ def test_influence_skipped_notice(client, owner, demo_catalogue, style_model, ne
     client.force_login(owner)
     html = client.get(reverse("gallery:upload_detail", args=[upload.pk])).content.decode()
     assert "influence re-ranking was skipped because the influence graph was unavailable" in html
-    assert html.count('class="similar-card"') == 10
+    assert html.count('class="card similar-card"') == 10
 
 
 # --- History and delete ------------------------------------------------------------------------
@@ -359,7 +367,10 @@ def test_artwork_page_shows_similar_works(client, demo_catalogue):
     similar = response.context["similar"]
     assert 0 < len(similar.matches) <= 8
     assert artwork.pk not in [m.artwork.pk for m in similar.matches]
-    assert html.count('class="similar-card"') == len(similar.matches)
+    assert html.count('class="card similar-card"') == len(similar.matches)
+    assert [m.rank for m in similar.matches] == list(range(1, len(similar.matches) + 1))
+    for match in similar.matches:
+        assert f'<span class="rank-badge">#{match.rank}</span>' in html
 
 
 @pytest.mark.django_db
