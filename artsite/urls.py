@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.static import serve
+
+from gallery.views import public_media, upload_image
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -14,8 +15,12 @@ urlpatterns = [
 ]
 
 if settings.SERVE_MEDIA:
-    # Local default only: uploads and catalogue images from MEDIA_ROOT. With S3 the bucket serves them.
-    urlpatterns += [re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})]
+    # Local default only (with S3 the bucket serves media): upload images through the owner check,
+    # everything else (the catalogue) public from MEDIA_ROOT.
+    urlpatterns += [
+        re_path(r"^media/(?P<name>uploads/.+)$", upload_image, name="upload_image"),
+        re_path(r"^media/(?P<path>.*)$", public_media),
+    ]
 
 # JSON under /api/, the site's pages elsewhere (artsite/errors.py).
 handler400 = "artsite.errors.bad_request"

@@ -171,3 +171,15 @@ def upload_get(*, owner: AbstractBaseUser, pk: int, with_results: bool = True) -
         Match.objects.select_related("artwork__artist", "artwork__style").defer("artwork__embedding").order_by("rank")
     )
     return upload_list(owner=owner).prefetch_related(Prefetch("matches", queryset=matches)).filter(pk=pk).first()
+
+
+def upload_image_visible(*, user: AbstractBaseUser, name: str) -> bool:
+    """Whether `user` may see the stored upload image `name`: its owner, or staff who may view uploads.
+
+    The owner's check goes through the owner index; only staff fall back to a lookup by name.
+    """
+    if not user.is_authenticated:
+        return False
+    if Upload.objects.filter(owner=user, image=name).exists():
+        return True
+    return user.has_perm("gallery.view_upload") and Upload.objects.filter(image=name).exists()

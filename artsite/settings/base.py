@@ -234,7 +234,9 @@ if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
     AWS_S3_ENDPOINT_URL = os.environ.get("AWS_S3_ENDPOINT_URL") or None
     AWS_S3_REGION_NAME = os.environ.get("AWS_S3_REGION_NAME") or None
     AWS_QUERYSTRING_AUTH = env_bool("AWS_QUERYSTRING_AUTH", True)
-    _default_storage = {"BACKEND": "storages.backends.s3.S3Storage"}
+    AWS_S3_SIGNATURE_VERSION = os.environ.get("AWS_S3_SIGNATURE_VERSION", "s3v4")  # SigV2 is deprecated
+    # Upload images get short-lived signed URLs, catalogue images plain ones (gallery/storage.py).
+    _default_storage = {"BACKEND": "gallery.storage.MediaStorage"}
 else:
     _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
@@ -243,6 +245,12 @@ STORAGES = {
 }
 # Serve media from Django only in the local default set-up; production puts a server/bucket in front.
 SERVE_MEDIA = env_bool("ARTSITE_SERVE_MEDIA", "AWS_STORAGE_BUCKET_NAME" not in os.environ)
+# Upload images are private (gallery/storage.py). With S3, how long a signed URL of one stays valid.
+PRIVATE_MEDIA_URL_EXPIRE_S = env_int("ARTSITE_PRIVATE_MEDIA_URL_EXPIRE_S", 300)
+# Behind nginx: the internal location that maps to MEDIA_ROOT (e.g. "/protected-media/"); the owner
+# check stays in Django and nginx sends the bytes. Empty: Django streams the file (FileResponse, which
+# gunicorn sends with sendfile()).
+PRIVATE_MEDIA_X_ACCEL_REDIRECT = os.environ.get("ARTSITE_PRIVATE_MEDIA_X_ACCEL_REDIRECT", "")
 
 # --- Content-Security-Policy (django-csp) ---------------------------------------------------------
 # Scripts and style sheets only from this site: the pages load static/js/*.js and static/css/site.css,
