@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from recommender import graph, palette_search
+from recommender import graph, map_read, palette_search
 
 from . import selectors
 from .models import Artist
@@ -119,3 +119,31 @@ def palette_search_page(request: HttpRequest) -> HttpResponse:
         "catalogue_has_palettes": palette_search.catalogue_has_palettes() if submitted and not results else True,
     }
     return render(request, "gallery/explore/palette_search.html", context, status=status)
+
+
+# --- The catalogue map ----------------------------------------------------------------------------
+
+
+@require_GET
+def catalogue_map_page(request: HttpRequest) -> HttpResponse:
+    """The interactive map; its points come from the API (cached JSON), drawn on a canvas by catalogue_map.js.
+
+    `?upload=<id>` (the signed-in owner's upload) places that upload on the map; `?focus=<artwork id>`
+    opens the map centred on a work.
+    """
+    layout = map_read.map_layout_current()
+    upload, position = None, None
+    upload_id = request.GET.get("upload", "")
+    if layout is not None and upload_id.isdigit() and request.user.is_authenticated:
+        upload = selectors.upload_get(owner=request.user, pk=int(upload_id), with_results=False)
+        if upload is not None and upload.embedding is not None and upload.model_version == layout.model_version:
+            position = map_read.upload_position(embedding=upload.embedding, layout=layout)
+    focus = request.GET.get("focus", "")
+    context = {
+        "layout": layout,
+        "upload": upload,
+        "position": position,
+        "focus": int(focus) if focus.isdigit() else None,
+        "upload_requested": bool(upload_id),
+    }
+    return render(request, "gallery/explore/catalogue_map.html", context)

@@ -40,3 +40,39 @@ class ArtworkColour(models.Model):
 
     def __str__(self) -> str:
         return f"Lab({self.l:.0f}, {self.a:.0f}, {self.b:.0f}) × {self.share:.2f}"
+
+
+class MapLayout(models.Model):
+    """A 2-D layout (t-SNE) of the catalogue's embeddings of one model version: the catalogue map.
+
+    Rebuilt by `manage.py build_catalogue_map`; pages show the newest layout of the active version,
+    so a model switch never shows a map computed from the other model's vectors.
+    """
+
+    model_version = models.CharField(max_length=100, db_index=True)
+    method = models.CharField(max_length=50, help_text="Algorithm and library, e.g. openTSNE 1.0.4")
+    params = models.JSONField(default=dict, blank=True)
+    point_count = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(default=0.0, help_text="Time the layout took to compute")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Map of {self.point_count} works ({self.model_version})"
+
+
+class MapPoint(models.Model):
+    """One catalogue work on a layout; x and y are scaled into 0..1 (the page maps them to pixels)."""
+
+    layout = models.ForeignKey(MapLayout, on_delete=models.CASCADE, related_name="points")
+    artwork = models.ForeignKey("gallery.Artwork", on_delete=models.CASCADE, related_name="+")
+    x = models.FloatField()
+    y = models.FloatField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["layout", "artwork"], name="map_point_unique_artwork")]
+
+    def __str__(self) -> str:
+        return f"{self.artwork_id} at ({self.x:.3f}, {self.y:.3f})"

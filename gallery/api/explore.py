@@ -6,19 +6,21 @@ serializers render; errors are JSON (`{"detail": ...}` or `{"field": [...]}`).
 
 from __future__ import annotations
 
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gallery import selectors as gallery_selectors
 from gallery.painter_paths import DEFAULT_MAX_HOPS, MAX_HOPS_LIMIT, PathInputError, painter_path
-from recommender import graph, palette_search
+from recommender import graph, map_read, palette_search
 
 from . import selectors
 from .serializers import ArtistRefSerializer, ArtworkSummarySerializer, ErrorSerializer
-from .views import INVALID_INPUT, NOT_FOUND
+from .views import INVALID_INPUT, NOT_AUTHENTICATED, NOT_FOUND
 
 
 class GraphUnavailableError(exceptions.APIException):
@@ -203,3 +205,125 @@ class PaletteSearchApi(APIView):
             "results": [{"score": round(score, 4), "artwork": artwork} for artwork, score in results],
         }
         return Response(PaletteSearchSerializer(data, context={"request": request}).data)
+
+
+# --- The catalogue map ----------------------------------------------------------------------------
+
+
+class MapPointsSerializer(serializers.Serializer):
+    """Parallel arrays, one entry per work (compact: 11,670 works would be ~3× larger as objects)."""
+
+    id = serializers.ListField(child=serializers.IntegerField(), help_text="Artwork ids")
+    x = serializers.ListField(child=serializers.FloatField(), help_text="0..1, left to right")
+    y = serializers.ListField(child=serializers.FloatField(), help_text="0..1, top to bottom")
+    style = serializers.ListField(child=serializers.IntegerField(), help_text="Index into `styles`")
+    title = serializers.ListField(child=serializers.CharField())
+    painter = serializers.ListField(child=serializers.IntegerField(), help_text="Index into `painters`; -1 if unknown")
+    year = serializers.ListField(child=serializers.IntegerField(allow_null=True))
+    image = serializers.ListField(child=serializers.CharField(), help_text="Image URL")
+
+
+class MapLayoutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    model_version = serializers.CharField()
+    method = serializers.CharField()
+    point_count = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class MapStyleSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.CharField()
+
+
+class CatalogueMapSerializer(serializers.Serializer):
+    layout = MapLayoutSerializer()
+    styles = MapStyleSerializer(many=True)
+    painters = serializers.ListField(child=serializers.CharField())
+    artwork_url = serializers.CharField(help_text="Page of a work: replace {id}")
+    points = MapPointsSerializer()
+
+
+class NoMap(exceptions.APIException):
+    status_code = status.HTTP_404_NOT_FOUND
+    default_detail = "No map of the active model's embeddings yet. Run `manage.py build_catalogue_map`."
+    default_code = "no_map"
+
+
+class CatalogueMapApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="The map of the catalogue",
+        description=(
+            "Every embedded work's position on the 2-D t-SNE layout of the active model's embeddings, "
+            "as parallel arrays. The same for everyone until the map is rebuilt: cached, with an ETag."
+        ),
+        responses={
+            200: CatalogueMapSerializer,
+            404: OpenApiResponse(ErrorSerializer, description="No map was built."),
+        },
+    )
+    def get(self, request: Request) -> HttpResponse:
+        layout = map_read.map_layout_current()
+        if layout is None:
+            raise NoMap()
+        etag = f'"map-{layout.pk}-{int(layout.created_at.timestamp())}"'
+        if request.headers.get("If-None-Match") == etag:
+            return HttpResponse(status=304, headers={"ETag": etag})
+        # The serialised bytes come from the cache: rendering 11,670 rows through DRF each time costs ~100 ms.
+        response = HttpResponse(map_read.map_payload_json(layout), content_type="application/json")
+        response["ETag"] = etag
+        response["Cache-Control"] = "public, max-age=300"
+        return response
+
+
+class MapPositionSerializer(serializers.Serializer):
+    x = serializers.FloatField()
+    y = serializers.FloatField()
+    layout = serializers.IntegerField(help_text="Id of the layout the position belongs to")
+    neighbours = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Ids of the works it was placed among, closest first"
+    )
+
+
+class UploadMapPositionApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Where one of your uploads falls on the catalogue map",
+        description=(
+            "Placed among its nearest catalogue works (pgvector): the similarity-weighted centre of those of "
+            "its 10 nearest works that lie together on the map."
+        ),
+        responses={
+            200: MapPositionSerializer,
+            401: NOT_AUTHENTICATED,
+            404: OpenApiResponse(ErrorSerializer, description="No such upload among yours, or no map yet."),
+            409: OpenApiResponse(ErrorSerializer, description="The upload has no embedding of the map's model."),
+        },
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        upload = gallery_selectors.upload_get(owner=request.user, pk=pk, with_results=False)
+        if upload is None:
+            raise exceptions.NotFound("No upload with this id among yours.")
+        layout = map_read.map_layout_current()
+        if layout is None:
+            raise NoMap()
+        if upload.embedding is None or upload.model_version != layout.model_version:
+            raise NotPlaceable()
+        position = map_read.upload_position(embedding=upload.embedding, layout=layout)
+        if position is None:
+            raise NotPlaceable()
+        return Response(
+            MapPositionSerializer(
+                {"x": position.x, "y": position.y, "layout": layout.pk, "neighbours": position.neighbour_ids}
+            ).data
+        )
+
+
+class NotPlaceable(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This upload has no embedding of the map's model (not analysed yet, or by another model)."
+    default_code = "not_placeable"

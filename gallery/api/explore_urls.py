@@ -13,4 +13,6 @@ urlpatterns = [
     path("artists/<int:pk>/path/", explore.ArtistPathApi.as_view(), name="artist_path"),
     path("artworks/<int:pk>/palette/", explore.ArtworkPaletteApi.as_view(), name="artwork_palette"),
     path("palette-search/", explore.PaletteSearchApi.as_view(), name="palette_search"),
+    path("map/", explore.CatalogueMapApi.as_view(), name="catalogue_map"),
+    path("uploads/<int:pk>/map-position/", explore.UploadMapPositionApi.as_view(), name="upload_map_position"),
 ]

@@ -6,9 +6,12 @@ factories; the graph is mirrored into Neo4j through the app's client.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
+from gallery.models import Style
 from recommender import graph
 from tests.factories import artist_create, artwork_create, influence_create
 
@@ -123,3 +126,65 @@ def test_palette_search_and_artwork_palette(page, screenshot, check_accessible):
     screenshot(page, "13-artwork-palette")
     palette.get_by_role("link", name="Paintings with these colours").click()
     expect(page.locator("[data-palette-results] .card-title").first).to_have_text("Blue and gold")
+
+
+def test_catalogue_map(page, screenshot, check_accessible, owner):
+    """The map loads, colours by style, shows thumbnails when zoomed, places an upload, and a click opens a work."""
+    import numpy as np
+    from playwright.sync_api import expect
+
+    from recommender import versions
+    from recommender.catalogue_map import catalogue_map_build
+    from tests.factories import upload_create
+
+    version = versions.ensure_active_recorded()
+    rng = np.random.default_rng(3)
+    centres = rng.standard_normal((3, 1280))
+    styles = list(Style.objects.order_by("name")[:3])
+    works = []
+    for i in range(45):
+        vector = centres[i % 3] + 0.3 * rng.standard_normal(1280)
+        work = artwork_create(title=f"Map work {i}", artist=artist_create(name=f"Map painter {i}"), style=styles[i % 3])
+        work.embedding, work.embedding_version = (vector / np.linalg.norm(vector)).tolist(), version
+        work.save(update_fields=["embedding", "embedding_version"])
+        works.append(work)
+    catalogue_map_build(version=version)
+    upload = upload_create(owner=owner, embedding=list(works[4].embedding), model_version=version)
+    upload.original_filename = "my-painting.jpg"
+    upload.save(update_fields=["original_filename"])
+
+    page.goto(reverse("gallery:home"))
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Map").click()
+    expect(page.locator("[data-map]")).to_have_attribute("data-ready", "true")
+    expect(page.locator("[data-map-legend] .map-legend-item")).to_have_count(3)
+    expect(page.locator("[data-map-status]")).to_contain_text("45 paintings")
+    check_accessible(page, "catalogue map")
+    screenshot(page, "14-catalogue-map")
+
+    # Hiding a style and showing it again.
+    legend_item = page.locator("[data-map-legend] .map-legend-item").first
+    legend_item.click()
+    expect(legend_item).to_have_attribute("aria-pressed", "false")
+    legend_item.click()
+
+    # Zoomed in on a work, thumbnails are drawn (images requested); hovering names the work.
+    page.evaluate(f"window.artsiteMap.centreOn({works[7].pk}, 60)")
+    page.wait_for_function("document.querySelectorAll('img').length >= 0 && window.artsiteMap.stats.draws > 2")
+    position = page.evaluate(f"window.artsiteMap.screenPosition({works[7].pk})")
+    page.mouse.move(position["x"], position["y"])
+    expect(page.locator("[data-map-tooltip]")).to_contain_text("Map work 7")
+    screenshot(page, "15-catalogue-map-zoomed")
+    page.mouse.click(position["x"], position["y"])
+    expect(page).to_have_url(re.compile(reverse("gallery:artwork_detail", args=[works[7].pk]) + "$"))
+
+    # A signed-in person's upload is placed on the map.
+    page.goto(reverse("login"))
+    page.fill("input[name=username]", "owner")
+    page.fill("input[name=password]", "owner-pass-123")
+    page.click("form.form button[type=submit]")
+    page.goto(reverse("gallery:catalogue_map") + f"?upload={upload.pk}")
+    expect(page.locator("[data-map]")).to_have_attribute("data-ready", "true")
+    expect(page.locator(".map-upload-note")).to_contain_text("Your upload")
+    expect(page.get_by_role("button", name="Your upload")).to_be_visible()
+    check_accessible(page, "catalogue map with an upload")
+    screenshot(page, "16-catalogue-map-upload")
