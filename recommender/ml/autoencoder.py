@@ -34,7 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from recommender.ml.base import LazyModel
+from recommender.ml.base import CURRENT_FILE_NAME as CURRENT_FILE_NAME  # training writes CURRENT by this name
+from recommender.ml.base import KerasArtifact
 from recommender.ml.preprocess import IMAGE_SIZE, load_batch
 
 logger = logging.getLogger(__name__)
@@ -43,21 +44,9 @@ AE_SIZE = 96  # images are downscaled from the 224 model input to this size
 ARTIFACTS_ROOT = Path(__file__).resolve().parents[1] / "artifacts" / "autoencoder"
 MODEL_FILE_NAME = "autoencoder.keras"
 CARD_FILE_NAME = "card.json"
-CURRENT_FILE_NAME = "CURRENT"
 POOLINGS = ("flatten", "gap")
 
 Progress = Callable[[str], None]
-
-
-def resolve_artifact_dir(path: str | Path) -> Path:
-    """An artefact directory itself, or a root whose ``CURRENT`` file names the version."""
-    path = Path(path)
-    if (path / MODEL_FILE_NAME).is_file():
-        return path
-    current = path / CURRENT_FILE_NAME
-    if current.is_file():
-        return path / current.read_text(encoding="utf-8").strip()
-    return path
 
 
 def downscale(images: np.ndarray, size: int = AE_SIZE) -> np.ndarray:
@@ -86,24 +75,21 @@ def pool_codes(codes: np.ndarray, pooling: str) -> np.ndarray:
     return flat / np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-12)
 
 
-class AutoencoderEmbedder(LazyModel):
+class AutoencoderEmbedder(KerasArtifact):
     """Embeds images with the encoder half of a trained autoencoder artefact."""
 
+    model_file = MODEL_FILE_NAME
+    card_file = CARD_FILE_NAME
+    kind = "autoencoder"
+
     def __init__(self, artifact_dir: str | Path = ARTIFACTS_ROOT) -> None:
-        super().__init__()
-        self.artifact_dir = resolve_artifact_dir(artifact_dir)
-        self._card: dict[str, Any] = {}
+        super().__init__(artifact_dir)
         self._encode: Any = None  # tf.function: (N, AE_SIZE, AE_SIZE, 3) -> (N, h, w, c)
 
-    def _load(self) -> None:
-        """Called once, under the lock, by `load()`."""
-        import keras
+    def _prepare(self, model: Any) -> None:
+        """Called once, under the lock, with the loaded Keras model."""
         import tensorflow as tf
 
-        path = self.artifact_dir / MODEL_FILE_NAME
-        if not path.is_file():
-            raise FileNotFoundError(f"no autoencoder at {path}")
-        model = keras.models.load_model(path, compile=False)
         encoder = model.get_layer("encoder")
         size = int(encoder.input.shape[1])
 
@@ -114,21 +100,9 @@ class AutoencoderEmbedder(LazyModel):
         def encode(images: Any) -> Any:
             return encoder(images, training=False)
 
-        self._card = self.card
         self._size = size
         self._code_shape = tuple(int(d) for d in encoder.output.shape[1:])
         self._encode = encode
-
-    @property
-    def card(self) -> dict[str, Any]:
-        if not self._card:
-            path = self.artifact_dir / CARD_FILE_NAME
-            self._card = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-        return dict(self._card)
-
-    @property
-    def version(self) -> str:
-        return str(self.card.get("version", self.artifact_dir.name))
 
     @property
     def pooling(self) -> str:
@@ -153,6 +127,9 @@ class AutoencoderEmbedder(LazyModel):
     def embed(self, images: np.ndarray) -> np.ndarray:
         """(N, d) float32 L2-normalised bottleneck features (pooling from the card)."""
         return pool_codes(self.codes(images), self.pooling)
+
+
+resolve_artifact_dir = AutoencoderEmbedder.resolve  # an autoencoder artefact directory from its root or itself
 
 
 # ---------------------------------------------------------------------------------------------

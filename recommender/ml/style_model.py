@@ -17,53 +17,32 @@ from typing import Any
 
 import numpy as np
 
-from recommender.ml.base import LazyModel
+from recommender.ml.base import CURRENT_FILE_NAME as CURRENT_FILE_NAME  # training writes CURRENT by this name
+from recommender.ml.base import KerasArtifact
 from recommender.ml.preprocess import IMAGE_SIZE, ImageSource, load_batch
 
 EMBEDDING_DIM = 1280
 ARTIFACTS_ROOT = Path(__file__).resolve().parents[1] / "artifacts" / "style"
 DEFAULT_ARTIFACT_DIR = ARTIFACTS_ROOT / "current"
-CURRENT_FILE_NAME = "CURRENT"
 MODEL_FILE_NAME = "model.keras"
 
 
-def resolve_artifact_dir(path: str | Path) -> Path:
-    """Turn a configured path into a concrete artefact directory.
-
-    Accepts an artefact directory itself, a root holding a ``CURRENT`` file (naming the active
-    version), or ``<root>/current``, which is resolved through ``<root>/CURRENT`` (a text file is
-    more portable than a symlink).
-    """
-    path = Path(path)
-    if (path / MODEL_FILE_NAME).is_file():
-        return path
-    for root in (path, path.parent):
-        current = root / CURRENT_FILE_NAME
-        if current.is_file() and (root == path or path.name == "current"):
-            return root / current.read_text(encoding="utf-8").strip()
-    return path
-
-
-class StyleModel(LazyModel):
+class StyleModel(KerasArtifact):
     """Style classifier + embedder loaded from one artefact directory."""
 
+    model_file = MODEL_FILE_NAME
+    card_file = "model_card.json"
+    kind = "style model"
+
     def __init__(self, artifact_dir: str | Path) -> None:
-        super().__init__()
-        self.artifact_dir = resolve_artifact_dir(artifact_dir)
+        super().__init__(artifact_dir)
         self._classes: list[str] = []
-        self._card: dict[str, Any] = {}
         self._forward: Any = None  # tf.function: (N,224,224,3) float32 -> (probs, embeddings)
 
     # -- loading -----------------------------------------------------------------------------
-    def _load(self) -> None:
-        """Called once, under the lock, by `load()`."""
-        import keras
+    def _prepare(self, model: Any) -> None:
+        """Called once, under the lock, with the loaded Keras model."""
         import tensorflow as tf
-
-        model_path = self.artifact_dir / MODEL_FILE_NAME
-        if not model_path.is_file():
-            raise FileNotFoundError(f"no style model at {model_path}")
-        model = keras.models.load_model(model_path, compile=False)
 
         @tf.function(
             input_signature=[tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE, 3], tf.float32, name="images")],
@@ -77,19 +56,7 @@ class StyleModel(LazyModel):
         self.classes  # noqa: B018 - read classes.json now: a broken artefact fails at load, not mid-request
         self._forward = forward
 
-    # -- metadata ----------------------------------------------------------------------------
-    @property
-    def version(self) -> str:
-        """Artefact version, e.g. ``style-effnetlite0-20261125-1130`` (no TensorFlow needed)."""
-        return str(self._read_card().get("version", self.artifact_dir.name))
-
-    def _read_card(self) -> dict[str, Any]:
-        if not self._card:
-            card_path = self.artifact_dir / "model_card.json"
-            if card_path.is_file():
-                self._card = json.loads(card_path.read_text(encoding="utf-8"))
-        return self._card
-
+    # -- metadata (version and card: KerasArtifact) ---------------------------------------------
     @property
     def classes(self) -> list[str]:
         """Class names, in the order of the probability columns."""
@@ -100,8 +67,8 @@ class StyleModel(LazyModel):
 
     @property
     def model_card(self) -> dict[str, Any]:
-        """The artefact's model card (metrics, data counts, hyper-parameters)."""
-        return dict(self._read_card())
+        """The artefact's model card (metrics, data counts, hyper-parameters); same as `card`."""
+        return self.card
 
     # -- inference ---------------------------------------------------------------------------
     def predict_and_embed(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -157,6 +124,9 @@ class StyleModel(LazyModel):
     def warmup(self) -> None:
         """Load and trace the forward function so the first real request pays nothing extra."""
         self.predict_and_embed(np.zeros((1, IMAGE_SIZE, IMAGE_SIZE, 3), np.float32))
+
+
+resolve_artifact_dir = StyleModel.resolve  # a style artefact directory from a root, `current` or itself
 
 
 # -- registry ----------------------------------------------------------------------------------
