@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from celery import Task, chain, shared_task
 from celery.signals import worker_process_init, worker_ready
@@ -55,20 +56,22 @@ class UploadTask(Task):
         pipeline.upload_fail(upload_id=args[0], reason=readable_reason(exc), token=task_id)
 
 
+def _run_step(task: Task, upload_id: int, stage: str, progress: int, step: Callable[..., bool]) -> int:
+    """Claim the step under this message's id (a redelivery keeps it) and run it if the claim holds."""
+    token = task.request.id
+    if pipeline.upload_claim(upload_id=upload_id, stage=stage, progress=progress, token=token):
+        step(upload_id=upload_id, token=token)
+    return upload_id
+
+
 @shared_task(base=UploadTask, bind=True)
 def analyse_upload(self: Task, upload_id: int) -> int:
-    token = self.request.id
-    if pipeline.upload_claim(upload_id=upload_id, stage=Upload.Stage.CLASSIFYING, progress=10, token=token):
-        pipeline.upload_analyse(upload_id=upload_id, token=token)
-    return upload_id
+    return _run_step(self, upload_id, Upload.Stage.CLASSIFYING, 10, pipeline.upload_analyse)
 
 
 @shared_task(base=UploadTask, bind=True)
 def match_upload(self: Task, upload_id: int) -> int:
-    token = self.request.id
-    if pipeline.upload_claim(upload_id=upload_id, stage=Upload.Stage.MATCHING, progress=60, token=token):
-        pipeline.upload_match(upload_id=upload_id, token=token)
-    return upload_id
+    return _run_step(self, upload_id, Upload.Stage.MATCHING, 60, pipeline.upload_match)
 
 
 def upload_pipeline(upload_id: int) -> chain:
