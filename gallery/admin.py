@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -467,3 +469,22 @@ class StyleModelVersionAdmin(admin.ModelAdmin):
             messages.error(request, str(exc))
             return
         messages.success(request, f"Switch job #{job.pk} started; follow it on the jobs page.")
+
+
+# --- Sign-in lockout (django-axes): staff unlock accounts and addresses here --------------------------
+
+admin.site.unregister(AccessAttempt)
+
+
+@admin.register(AccessAttempt)
+class SignInAttemptAdmin(AccessAttemptAdmin):
+    """Axes' list of failed sign-ins (filter "locked out"), with an action that unlocks at once."""
+
+    actions = ["unlock"]
+
+    @admin.action(description="Unlock: forget the selected failed sign-ins", permissions=["delete"])
+    def unlock(self, request: HttpRequest, queryset: QuerySet[AccessAttempt]) -> None:
+        # An account or address is locked by its attempt rows; without them it may sign in again.
+        who = sorted({f"{a.username or '?'} from {a.ip_address or '?'}" for a in queryset})
+        queryset.delete()
+        self.message_user(request, f"Unlocked: {', '.join(who)}.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -113,6 +114,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI assets served locally: no CDN at run time
     "csp",
+    "axes",
     "gallery",
     "recommender",
 ]
@@ -127,6 +129,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "artsite.urls"
@@ -289,6 +293,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 CSRF_FAILURE_VIEW = "artsite.errors.csrf_failure"
+# Sign-in lockout (django-axes, artsite/signin_lockout.py): failures are counted per account and, apart,
+# per address; either reaching the limit locks sign-in for the cool-off, then it opens again.
+AUTHENTICATION_BACKENDS = [
+    "artsite.signin_lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("ARTSITE_SIGNIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ARTSITE_SIGNIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "artsite.signin_lockout.lockout_response"
+AXES_VERBOSE = False
+# The address is REMOTE_ADDR. Behind a reverse proxy, point AXES_CLIENT_IP_CALLABLE at a function that
+# reads the proxy's header, or every client shares the proxy's address (docs/security.md).
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "gallery:home"
 LOGOUT_REDIRECT_URL = "gallery:home"

@@ -2,13 +2,12 @@
 
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from . import views
 
 app_name = "api"
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="token"),
+    path("auth/token/", views.TokenObtainApi.as_view(), name="token"),
     path("uploads/", views.UploadListCreateApi.as_view(), name="upload_list"),
     path("uploads/<int:pk>/", views.UploadDetailApi.as_view(), name="upload_detail"),
     path("artworks/", views.ArtworkListApi.as_view(), name="artwork_list"),

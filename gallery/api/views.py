@@ -7,10 +7,12 @@ Another user's upload answers 404, never 403, so upload ids reveal nothing.
 
 from __future__ import annotations
 
+from django.contrib.auth import authenticate
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
+from rest_framework.authtoken.models import Token
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -20,6 +22,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
+from artsite.signin_lockout import lockout_message
 from gallery import selectors as gallery_selectors
 from gallery import services
 from gallery.images import ImageRejected
@@ -65,6 +68,64 @@ def paginated_response(*, view: APIView, request: Request, queryset: QuerySet, s
     paginator = view.pagination_class()
     page = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True, context={"request": request}).data)
+
+
+# --- Authentication ------------------------------------------------------------------------------
+
+
+class SignInLocked(exceptions.APIException):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = "Too many failed sign-ins; try again later."
+    default_code = "locked_out"
+
+
+class TokenObtainApi(APIView):
+    """`POST /api/auth/token/`: username and password in, an API token out.
+
+    The password is checked by Django's authenticate() with the request, so failed attempts count
+    towards the sign-in lockout exactly as on the sign-in page (artsite/signin_lockout.py).
+    """
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []  # the body carries the credentials: no session, so no CSRF check
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+
+        class Meta:
+            ref_name = "TokenRequest"
+
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField(help_text="Send it as `Authorization: Token <token>`")
+
+        class Meta:
+            ref_name = "TokenResponse"
+
+    @extend_schema(
+        summary="Get an API token",
+        request={
+            "application/json": InputSerializer,
+            "application/x-www-form-urlencoded": InputSerializer,
+            "multipart/form-data": InputSerializer,
+        },
+        responses={
+            200: OutputSerializer,
+            400: INVALID_INPUT,
+            429: OpenApiResponse(ErrorSerializer, description="Sign-in locked after too many failures."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        django_request = request._request  # what the lockout middleware sees
+        user = authenticate(django_request, **serializer.validated_data)
+        if user is None:
+            if getattr(django_request, "axes_locked_out", False):
+                raise SignInLocked(lockout_message(django_request))
+            raise exceptions.ValidationError({"non_field_errors": ["Unable to log in with provided credentials."]})
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response(self.OutputSerializer({"token": token.key}).data)
 
 
 # --- Uploads -----------------------------------------------------------------------------------
