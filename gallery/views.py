@@ -27,7 +27,7 @@ from django.views.static import serve
 
 from recommender.ranking import similar_works  # pgvector + Neo4j only; no TensorFlow in the web process
 
-from . import selectors, services
+from . import selectors, services, tokens
 from .forms import ArtistSearchForm, ArtworkFilterForm, SignUpForm, UploadForm
 from .images import MAX_SIDE, ImageRejected, human_size
 from .models import Upload
@@ -155,6 +155,43 @@ def signup(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Welcome, {user.get_username()}! Your account is ready.")
         return redirect(_next_url(request) or settings.LOGIN_REDIRECT_URL)
     return render(request, "registration/signup.html", {"form": form, "next": _next_url(request)})
+
+
+@never_cache  # a new token is shown in this response only: no cache may keep it
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_tokens(request: HttpRequest) -> HttpResponse:
+    """The person's API tokens: when each was made and expires; make one (shown once) or revoke."""
+    new_token = ""
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "create":
+            try:
+                _, new_token = tokens.token_create(user=request.user)
+            except tokens.TokenLimitReached:
+                messages.error(request, "You have as many tokens as allowed; revoke one you no longer use first.")
+        elif action == "revoke":
+            key = request.POST.get("token_key", "")
+            if tokens.token_revoke(user=request.user, token_key=key):
+                messages.success(request, f"Revoked the token starting “{key}”. Programs using it are signed out.")
+            else:
+                messages.error(request, "No such token among yours (it may have expired or been revoked already).")
+            return redirect("account_tokens")
+        elif action == "revoke_all":
+            count = tokens.token_revoke_all(user=request.user)
+            messages.success(request, f"Revoked all your tokens ({count}).")
+            return redirect("account_tokens")
+        else:
+            return HttpResponse("Unknown action.", status=400, content_type="text/plain")
+    return render(
+        request,
+        "account/tokens.html",
+        {
+            "tokens": tokens.token_list(user=request.user),
+            "new_token": new_token,
+            "ttl_days": settings.REST_KNOX["TOKEN_TTL"].days,
+        },
+    )
 
 
 # --- Uploads -----------------------------------------------------------------------------------

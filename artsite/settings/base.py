@@ -110,7 +110,8 @@ INSTALLED_APPS = [
     # pgvector's HnswIndex needs it on Django 6 (system check postgres.E005).
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
+    "rest_framework.authtoken",  # kept for its migrations; API tokens are knox's (gallery/tokens.py)
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI assets served locally: no CDN at run time
     "csp",
@@ -314,7 +315,8 @@ LOGOUT_REDIRECT_URL = "gallery:home"
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # Expiring, hashed tokens sent as "Authorization: Token <token>" (the header DRF's used).
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
@@ -322,6 +324,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 24,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"uploads": os.environ.get("ARTSITE_UPLOAD_THROTTLE", "60/hour")},
+}
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env_int("ARTSITE_API_TOKEN_DAYS", 30)),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,  # a token's expiry is the one shown on the tokens page, not extended by use
+    "TOKEN_LIMIT_PER_USER": env_int("ARTSITE_API_TOKENS_PER_USER", 20),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "artsite API",

@@ -12,7 +12,6 @@ from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -24,7 +23,7 @@ from rest_framework.views import APIView
 
 from artsite.signin_lockout import lockout_message
 from gallery import selectors as gallery_selectors
-from gallery import services
+from gallery import services, tokens
 from gallery.images import ImageRejected
 from gallery.models import Artist, Artwork, Upload
 from recommender.ranking import similar_works  # pgvector + Neo4j only; no TensorFlow in the web process
@@ -79,8 +78,17 @@ class SignInLocked(exceptions.APIException):
     default_code = "locked_out"
 
 
+class TooManyTokens(exceptions.APIException):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_detail = "You have too many API tokens; revoke some on your account's tokens page first."
+    default_code = "token_limit"
+
+
 class TokenObtainApi(APIView):
-    """`POST /api/auth/token/`: username and password in, an API token out.
+    """`POST /api/auth/token/`: username and password in, a new expiring API token out.
+
+    Each call makes a new token (listed and revocable on the account's tokens page); the old ones keep
+    working until they expire or are revoked.
 
     The password is checked by Django's authenticate() with the request, so failed attempts count
     towards the sign-in lockout exactly as on the sign-in page (artsite/signin_lockout.py).
@@ -97,7 +105,8 @@ class TokenObtainApi(APIView):
             ref_name = "TokenRequest"
 
     class OutputSerializer(serializers.Serializer):
-        token = serializers.CharField(help_text="Send it as `Authorization: Token <token>`")
+        token = serializers.CharField(help_text="Send it as `Authorization: Token <token>`; shown only this once")
+        expiry = serializers.DateTimeField(help_text="When the token stops working")
 
         class Meta:
             ref_name = "TokenResponse"
@@ -112,6 +121,7 @@ class TokenObtainApi(APIView):
         responses={
             200: OutputSerializer,
             400: INVALID_INPUT,
+            403: OpenApiResponse(ErrorSerializer, description="Token limit reached; revoke some first."),
             429: OpenApiResponse(ErrorSerializer, description="Sign-in locked after too many failures."),
         },
     )
@@ -124,8 +134,11 @@ class TokenObtainApi(APIView):
             if getattr(django_request, "axes_locked_out", False):
                 raise SignInLocked(lockout_message(django_request))
             raise exceptions.ValidationError({"non_field_errors": ["Unable to log in with provided credentials."]})
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response(self.OutputSerializer({"token": token.key}).data)
+        try:
+            instance, token = tokens.token_create(user=user)
+        except tokens.TokenLimitReached as exc:
+            raise TooManyTokens() from exc
+        return Response(self.OutputSerializer({"token": token, "expiry": instance.expiry}).data)
 
 
 # --- Uploads -----------------------------------------------------------------------------------

@@ -55,7 +55,7 @@ def test_pages_load_with_no_csp_violation_and_their_scripts_and_styles_work(page
     violations["/api/docs/"] = page.evaluate("window.__csp")
 
     _sign_in(page, "owner", "owner-pass-123")
-    for path in ["/upload/", "/history/", reverse("password_change")]:
+    for path in ["/upload/", "/history/", reverse("password_change"), reverse("account_tokens")]:
         violations[path] = _visit(page, path)
 
     violations["running"] = _visit(page, running.get_absolute_url())

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import Client
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from gallery.storage import MediaStorage
 from tests.factories import artwork_create, upload_create
@@ -56,8 +56,8 @@ def test_admin_and_staff_who_may_view_uploads_get_it(upload, admin_user) -> None
 
 
 def test_api_callers_fetch_their_image_with_their_token(upload, owner, other_user) -> None:
-    mine = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=owner).key}")
-    theirs = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=other_user).key}")
+    mine = Client(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user=owner)[1]}")
+    theirs = Client(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user=other_user)[1]}")
     assert mine.get(upload.image.url).status_code == 200
     assert theirs.get(upload.image.url).status_code == 404
     assert Client(HTTP_AUTHORIZATION="Token not-a-token").get(upload.image.url).status_code == 404
