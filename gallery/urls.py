@@ -16,5 +16,6 @@ urlpatterns = [
     path("uploads/<int:pk>/", views.upload_detail, name="upload_detail"),
     path("uploads/<int:pk>/status/", views.upload_status, name="upload_status"),
     path("uploads/<int:pk>/delete/", views.upload_delete, name="upload_delete"),
+    path("uploads/<int:pk>/reanalyse/", views.upload_reanalyse, name="upload_reanalyse"),
     path("history/", views.history, name="history"),
 ]

@@ -25,7 +25,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.static import serve
 
+from recommender import pipeline
 from recommender.ranking import similar_works  # pgvector + Neo4j only; no TensorFlow in the web process
+from recommender.versions import active_version
 
 from . import selectors, services, tokens
 from .forms import ArtistSearchForm, ArtworkFilterForm, SignUpForm, UploadForm
@@ -401,6 +403,23 @@ def history(request: HttpRequest) -> HttpResponse:
     """The person's uploads, newest first, with their top style and status."""
     page = _page(request, selectors.upload_history(owner=request.user), UPLOADS_PER_PAGE)
     return render(request, "gallery/history.html", {"page_obj": page})
+
+
+@login_required
+@require_POST
+def upload_reanalyse(request: HttpRequest, pk: int) -> HttpResponse:
+    """Analyse the image again with the active model, as a new upload (this one keeps its results)."""
+    upload = _upload_or_404(request, pk, with_results=False)
+    if not upload.is_finished:
+        messages.error(request, "This upload is still being analysed.")
+        return redirect(upload)
+    # Checked here, not on the page: the results page stays query-lean (its results are cached).
+    if upload.status == Upload.Status.DONE and upload.model_version == active_version():
+        messages.info(request, "These results already come from the current model.")
+        return redirect(upload)
+    again = pipeline.upload_reanalyse(upload=upload)
+    messages.success(request, "Analysing the same image with the current model; the earlier results stay in History.")
+    return redirect(again)
 
 
 @login_required

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.files import File
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -82,10 +83,11 @@ def upload_analyse(*, upload_id: int, token: str) -> bool:
     Returns False (and writes nothing) when the lease was lost meanwhile.
     """
     from recommender.ml.preprocess import load_image
-    from recommender.ml.style_model import get_style_model
+    from recommender.versions import active_style_model
 
     upload = Upload.objects.defer("embedding").get(pk=upload_id)
-    model = get_style_model()
+    # The active version (recorded in the database), so every worker host flips with a switch.
+    model = active_style_model()
     with upload.image.open("rb") as handle:
         pixels = load_image(handle)
     probs, embeddings = model.predict_and_embed(pixels[None])
@@ -167,6 +169,26 @@ def upload_match(*, upload_id: int, token: str) -> bool:
             ]
         )
     return True
+
+
+def upload_reanalyse(*, upload: Upload) -> Upload:
+    """A new upload of the same image, analysed with the active model; the old one keeps its results.
+
+    The stored image is copied (not shared), so deleting either upload never breaks the other.
+    """
+    from recommender.tasks import upload_enqueue  # tasks imports this module
+
+    with upload.image.open("rb") as handle, transaction.atomic():
+        again = Upload(
+            owner=upload.owner,
+            original_filename=upload.original_filename,
+            source_url=upload.source_url,
+            artist_hint=upload.artist_hint,
+        )
+        again.image.save(upload.image.name.rsplit("/", 1)[-1], File(handle), save=False)
+        again.save()
+        transaction.on_commit(lambda: upload_enqueue(again.pk))
+    return again
 
 
 def upload_fail(*, upload_id: int, reason: str, token: str = "") -> bool:

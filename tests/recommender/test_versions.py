@@ -33,7 +33,7 @@ def two_versions(settings, second_version):
 
 
 def test_switch_keeps_search_answering_and_ends_with_one_active_version(
-    demo_catalogue, style_model, two_versions, worker
+    demo_catalogue, style_model, two_versions, worker, owner
 ):
     old, new = style_model.version, two_versions
     query_artwork = Artwork.objects.order_by("id").first()
@@ -71,6 +71,22 @@ def test_switch_keeps_search_answering_and_ends_with_one_active_version(
     assert not ArtworkEmbedding.objects.filter(version=new).exists()
     call_command("prune_embeddings")
     assert not ArtworkEmbedding.objects.exists()
+
+    # The pipeline flipped with search: a new upload is analysed with the new version.
+    from django.conf import settings
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from gallery.models import Upload
+    from gallery.services import upload_create
+
+    image = (settings.DEMO_CATALOGUE_DIR / demo_catalogue[0]["file"]).read_bytes()
+    upload = upload_create(owner=owner, image_file=SimpleUploadedFile("p.jpg", image))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not Upload.objects.get(pk=upload.pk).is_finished:
+        time.sleep(0.1)
+    upload.refresh_from_db()
+    assert upload.status == Upload.Status.DONE and upload.model_version == new
+    assert set(upload.predictions.values_list("model_version", flat=True)) == {new}
 
 
 def test_switching_back_reuses_the_kept_vectors(demo_catalogue, style_model, two_versions):
@@ -134,3 +150,41 @@ def test_admin_starts_a_switch_from_the_trained_versions_on_disk(admin_client, s
     assert job.kind == Job.Kind.SWITCH and job.params == {"version": two_versions}
     assert StyleModelVersion.objects.get(version=two_versions).state == StyleModelVersion.State.EMBEDDING
     assert versions.active_version() == style_model.version  # nothing switches before the job ran
+
+
+def test_past_upload_keeps_its_results_and_can_be_reanalysed_with_the_current_model(
+    demo_catalogue, style_model, owner, other_user, client, worker
+):
+    from django.urls import reverse
+
+    from gallery.models import Prediction, Style, Upload
+    from tests.factories import upload_create
+
+    old = upload_create(owner=owner, status=Upload.Status.DONE, stage=Upload.Stage.DONE, model_version="style-old-v1")
+    Prediction.objects.create(
+        upload=old, style=Style.objects.first(), probability=0.9, rank=1, model_version="style-old-v1"
+    )
+    page = reverse("gallery:upload_detail", args=[old.pk])
+    reanalyse = reverse("gallery:upload_reanalyse", args=[old.pk])
+
+    client.force_login(other_user)
+    assert client.post(reanalyse).status_code == 404  # someone else's upload: nothing to see, nothing made
+    client.force_login(owner)
+    assert "Re-analyse with the current model" in client.get(page).content.decode()
+    response = client.post(reanalyse)
+    again = Upload.objects.exclude(pk=old.pk).get()
+    assert response.status_code == 302 and response.url == again.get_absolute_url()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not Upload.objects.get(pk=again.pk).is_finished:
+        time.sleep(0.1)
+    again.refresh_from_db()
+    assert again.status == Upload.Status.DONE, again.error
+    assert again.model_version == style_model.version
+    assert again.image.name != old.image.name  # its own copy
+    old.refresh_from_db()
+    assert old.model_version == "style-old-v1"
+    assert list(old.predictions.values_list("model_version", flat=True)) == ["style-old-v1"]
+    # Already from the current model: the button answers so, and makes nothing.
+    response = client.post(reverse("gallery:upload_reanalyse", args=[again.pk]), follow=True)
+    assert "already come from the current model" in response.content.decode()
+    assert Upload.objects.count() == 2
