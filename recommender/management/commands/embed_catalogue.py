@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from recommender.embeddings import artworks_needing_embedding, catalogue_embed
-from recommender.versions import active_style_model, ensure_active_recorded
+from recommender.versions import active_style_model, default_version, ensure_active_recorded
 
 
 class Command(BaseCommand):
@@ -18,6 +18,15 @@ class Command(BaseCommand):
     def handle(self, *args, batch: int, limit: int | None, **options) -> None:
         ensure_active_recorded()  # the first run pins the configured model as the active version
         model = active_style_model()
+        configured = default_version()
+        if configured != model.version:
+            # A newer artefact was trained (CURRENT moved) but the site still serves the active one.
+            self.stdout.write(
+                self.style.WARNING(
+                    f"embeddings: the configured model is {configured}, the active one {model.version}; "
+                    f"switch with: manage.py activate_style_model {configured}"
+                )
+            )
         todo = artworks_needing_embedding(model.version).count()
         if limit is not None:
             todo = min(todo, limit)
