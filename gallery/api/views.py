@@ -276,8 +276,13 @@ class ArtworkListApi(APIView):
     pagination_class: type[PageNumberPagination] = api_settings.DEFAULT_PAGINATION_CLASS
 
     class FilterSerializer(serializers.Serializer):
-        style = serializers.CharField(required=False, help_text="Style slug or name (any case)")
-        artist = serializers.SlugField(required=False, help_text="Painter slug")
+        style = serializers.CharField(
+            required=False, allow_blank=True, help_text="Style slug or name (any case); empty: all"
+        )
+        # A regex, not SlugField: an empty value means "all painters", and the schema must say so.
+        artist = serializers.RegexField(
+            r"^[-a-zA-Z0-9_]*$", required=False, allow_blank=True, help_text="Painter slug; empty: all"
+        )
 
     @extend_schema(
         summary="Catalogue works",
@@ -356,7 +361,9 @@ class ArtistListApi(APIView):
     pagination_class: type[PageNumberPagination] = api_settings.DEFAULT_PAGINATION_CLASS
 
     class FilterSerializer(serializers.Serializer):
-        q = serializers.CharField(required=False, help_text="Part of the painter's name (any case)")
+        q = serializers.CharField(
+            required=False, allow_blank=True, help_text="Part of the painter's name (any case); empty: all"
+        )
 
     @extend_schema(
         summary="Painters",

@@ -1,0 +1,17 @@
+"""Page-number pagination whose schema says what it accepts: `page` is an integer from 1."""
+
+from __future__ import annotations
+
+from rest_framework import pagination
+
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    """DRF's, with `page` documented as an integer ≥ 1 (out of range answers 404, see gallery.api.schema)."""
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1}
+                parameter["description"] = "Page number, from 1; a page past the last answers 404."
+        return parameters
