@@ -128,6 +128,8 @@ def _run_switch(job: Job) -> str:
     report = catalogue_stage(model=model, progress=lambda n: jobs.job_advance(job_id=job.pk, by=n))
     jobs.job_progress(job_id=job.pk, message="switching search and uploads")
     late = versions.version_switch(version=version)
+    jobs.job_progress(job_id=job.pk, message="cleaning up the search index (VACUUM)")
+    versions.vacuum_catalogue()
     return (
         f"active: {version}; {report.embedded} embedded in {report.seconds:.0f} s, "
         f"{len(report.failed)} unreadable, {late} queued after the switch"
