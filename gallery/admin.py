@@ -430,6 +430,17 @@ class StyleModelVersionForm(forms.ModelForm):
 
         self.fields["version"].choices = [(v, v) for v in available_versions()]
 
+    def clean_version(self) -> str:
+        from recommender.versions import active_version, version_pending
+
+        version = self.cleaned_data["version"]
+        if version == active_version():
+            raise forms.ValidationError(f"{version} is already the active style model.")
+        pending = version_pending()
+        if pending and pending != version:
+            raise forms.ValidationError(f"A switch to {pending} is still running; wait for it or retry it.")
+        return version
+
 
 @admin.register(StyleModelVersion)
 class StyleModelVersionAdmin(admin.ModelAdmin):
@@ -448,11 +459,8 @@ class StyleModelVersionAdmin(admin.ModelAdmin):
             return
         from recommender.versions import version_activate
 
-        try:
-            job = version_activate(version=form.cleaned_data["version"], user=request.user)
-        except ValueError as exc:
-            messages.error(request, str(exc))
-            return
+        # The form checked the version; a race with another curator raises here (a 500 is fine then).
+        job = version_activate(version=form.cleaned_data["version"], user=request.user)
         obj.pk = StyleModelVersion.objects.get(version=form.cleaned_data["version"]).pk
         messages.success(request, f"Switch job #{job.pk} started: search keeps the active model until it is done.")
 

@@ -188,3 +188,11 @@ def test_past_upload_keeps_its_results_and_can_be_reanalysed_with_the_current_mo
     response = client.post(reverse("gallery:upload_reanalyse", args=[again.pk]), follow=True)
     assert "already come from the current model" in response.content.decode()
     assert Upload.objects.count() == 2
+
+
+def test_admin_refuses_to_switch_to_the_active_version(admin_client, style_model, two_versions):
+    from django.urls import reverse
+
+    response = admin_client.post(reverse("admin:gallery_stylemodelversion_add"), {"version": style_model.version})
+    assert response.status_code == 200 and "is already the active style model" in response.content.decode()
+    assert not Job.objects.exists()
