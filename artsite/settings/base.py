@@ -262,7 +262,8 @@ PRIVATE_MEDIA_X_ACCEL_REDIRECT = os.environ.get("ARTSITE_PRIVATE_MEDIA_X_ACCEL_R
 # with no inline <script> or <style> (the API docs use drf-spectacular's split view for the same
 # reason). Inline style *attributes* stay allowed: progress and probability bars set their width with
 # one, and so does Django's admin; an attribute cannot run script or load anything img-src forbids.
-_csp_img = [SELF, "data:", *env_list("CSP_IMG_SRC_EXTRA", [])]  # data: for Swagger UI's icons
+# data: for Swagger UI's icons; blob: for the upload form's preview of the chosen file.
+_csp_img = [SELF, "data:", "blob:", *env_list("CSP_IMG_SRC_EXTRA", [])]
 if os.environ.get("AWS_S3_ENDPOINT_URL"):
     _endpoint = urlparse(os.environ["AWS_S3_ENDPOINT_URL"])
     _csp_img.append(f"{_endpoint.scheme}://*.{_endpoint.netloc}")  # virtual-hosted bucket URLs

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from gallery.models import Prediction, Style, Upload
-from tests.factories import artwork_create, upload_create
+from tests.factories import artwork_create, jpeg_bytes, upload_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -57,6 +57,13 @@ def test_pages_load_with_no_csp_violation_and_their_scripts_and_styles_work(page
     _sign_in(page, "owner", "owner-pass-123")
     for path in ["/upload/", "/history/", reverse("password_change"), reverse("account_tokens")]:
         violations[path] = _visit(page, path)
+
+    violations["/upload/ with a file"] = _visit(page, "/upload/")
+    page.set_input_files(".dropzone-input", files=[{"name": "p.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes()}])
+    preview = page.locator("[data-preview]")  # upload_form.js shows the chosen file from a blob: URL
+    preview.wait_for(state="visible")
+    assert preview.evaluate("img => img.complete && img.naturalWidth > 0")
+    violations["/upload/ with a file"] += page.evaluate("window.__csp")
 
     violations["running"] = _visit(page, running.get_absolute_url())
     bar = page.locator(".progress-bar")  # width set by a style attribute, then by upload_status.js
