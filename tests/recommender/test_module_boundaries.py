@@ -32,8 +32,6 @@ import django
 django.setup()
 import artsite.urls, gallery.views, gallery.api.views, gallery.admin, gallery.services, gallery.selectors
 import gallery.forms, gallery.models, recommender.tasks, recommender.pipeline
-from artsite.celery import app
-app.loader.import_default_modules()  # what a web process does before sending the first task
 print(json.dumps({"importers": importers, "loaded": sorted(WATCHED & set(sys.modules))}))
 """
 
