@@ -45,6 +45,19 @@ def load_image(src: ImageSource) -> np.ndarray:
     return to_model_input(open_rgb(src))
 
 
+def as_model_batch(images: np.ndarray) -> np.ndarray:
+    """Images as the models take them: float32 (N, 224, 224, 3); one (224, 224, 3) image becomes N=1.
+
+    Raises ValueError for any other shape, before a model sees it.
+    """
+    batch = np.asarray(images, dtype=np.float32)
+    if batch.ndim == 3:
+        batch = batch[None]
+    if batch.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE, 3):
+        raise ValueError(f"expected (N, {IMAGE_SIZE}, {IMAGE_SIZE}, 3), got {batch.shape}")
+    return batch
+
+
 def load_batch(paths: Iterable[ImageSource]) -> np.ndarray:
     """Decode several images into one float32 (N, 224, 224, 3) array."""
     arrays = [load_image(p) for p in paths]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,8 @@ import numpy as np
 
 from recommender.ml.base import CURRENT_FILE_NAME as CURRENT_FILE_NAME  # training writes CURRENT by this name
 from recommender.ml.base import KerasArtifact
-from recommender.ml.preprocess import IMAGE_SIZE, ImageSource, load_batch
+from recommender.ml.loader import iter_batches
+from recommender.ml.preprocess import IMAGE_SIZE, ImageSource, as_model_batch, load_image
 
 EMBEDDING_DIM = 1280
 ARTIFACTS_ROOT = Path(__file__).resolve().parents[1] / "artifacts" / "style"
@@ -78,11 +78,7 @@ class StyleModel(KerasArtifact):
         L2-normalised embeddings.
         """
         self.load()
-        batch = np.asarray(images, dtype=np.float32)
-        if batch.ndim == 3:
-            batch = batch[None]
-        if batch.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE, 3):
-            raise ValueError(f"expected (N, {IMAGE_SIZE}, {IMAGE_SIZE}, 3), got {batch.shape}")
+        batch = as_model_batch(images)
         if batch.shape[0] == 0:
             return (
                 np.zeros((0, len(self._classes)), np.float32),
@@ -103,23 +99,15 @@ class StyleModel(KerasArtifact):
         self, sources: Sequence[ImageSource], batch_size: int = 32, workers: int = 2
     ) -> tuple[np.ndarray, np.ndarray]:
         """Decode + preprocess + predict many images; JPEG decoding of the next batches runs in
-        a thread pool while the current batch is on the model (PIL releases the GIL)."""
+        a thread pool while the current batch is on the model (the shared loader, PIL releases the GIL)."""
         self.load()
-        chunks = [sources[i : i + batch_size] for i in range(0, len(sources), batch_size)]
-        if not chunks:
+        if not sources:
             return self.predict_and_embed(np.zeros((0, IMAGE_SIZE, IMAGE_SIZE, 3), np.float32))
-        probs: list[np.ndarray] = []
-        embeddings: list[np.ndarray] = []
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            pending = [pool.submit(load_batch, c) for c in chunks[:2]]
-            for i in range(len(chunks)):
-                batch = pending[i].result()
-                if i + 2 < len(chunks):
-                    pending.append(pool.submit(load_batch, chunks[i + 2]))
-                p, e = self.predict_and_embed(batch)
-                probs.append(p)
-                embeddings.append(e)
-        return np.concatenate(probs), np.concatenate(embeddings)
+        outs = [
+            self.predict_and_embed(batch)
+            for _, batch in iter_batches(sources, load_image, batch_size=batch_size, workers=workers, prefetch=2)
+        ]
+        return np.concatenate([p for p, _ in outs]), np.concatenate([e for _, e in outs])
 
     def warmup(self) -> None:
         """Load and trace the forward function so the first real request pays nothing extra."""

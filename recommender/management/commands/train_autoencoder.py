@@ -1,6 +1,6 @@
 """``manage.py train_autoencoder``: train the denoising-autoencoder baseline and write its artefact.
 
-A thin wrapper around :func:`recommender.ml.autoencoder.train_autoencoder`.
+A thin wrapper around :func:`recommender.training.autoencoder.train_autoencoder`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-activate", action="store_true", help="do not point <out>/CURRENT at the new version")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        from recommender.ml.autoencoder import train_autoencoder
+        from recommender.training.autoencoder import train_autoencoder
 
         data_dir: Path = opts["data"] or Path(settings.CATALOGUE_DIR)
         if not (data_dir / "catalogue.csv").is_file():
