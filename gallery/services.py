@@ -18,6 +18,7 @@ from django.utils.text import slugify
 from PIL import Image, UnidentifiedImageError
 
 from recommender import graph, tasks
+from recommender.insights import upload_insight_files
 
 from .fetch import fetch_image_bytes
 from .images import ImageRejected, normalise_image
@@ -320,7 +321,7 @@ def upload_create(*, owner, image_file=None, url: str = "", artist_hint: str = "
 
 def upload_delete(*, upload: Upload) -> None:
     """Delete an upload with its results and its stored image."""
-    name, storage = upload.image.name, upload.image.storage
+    names, storage = [upload.image.name, *upload_insight_files(upload_id=upload.pk)], upload.image.storage
     with transaction.atomic():
         upload.delete()
-        transaction.on_commit(lambda: storage.delete(name) if name else None)
+        transaction.on_commit(lambda: [storage.delete(name) for name in names if name])

@@ -38,6 +38,17 @@ TOTAL_ITERATIONS = 750
 CALLBACK_EVERY = 25
 
 
+def _progress_callback(progress: Callable[[int], None]) -> Callable[..., bool]:
+    """openTSNE stops optimising when a callback returns True (tqdm's update() returns True when it
+    redraws), so the callback reports progress and always answers "go on"."""
+
+    def callback(iteration: int, error: float, embedding: object) -> bool:
+        progress(CALLBACK_EVERY)
+        return False
+
+    return callback
+
+
 def compute_layout(
     vectors: np.ndarray,
     *,
@@ -65,7 +76,7 @@ def compute_layout(
         random_state=seed,
         n_jobs=n_jobs,
         verbose=False,
-        callbacks=(lambda iteration, error, embedding: progress(CALLBACK_EVERY)) if progress else None,
+        callbacks=_progress_callback(progress) if progress else None,
         callbacks_every_iters=CALLBACK_EVERY,
     ).fit(np.asarray(vectors, dtype=np.float32))
     coords = np.asarray(embedding, dtype=np.float64)

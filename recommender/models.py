@@ -76,3 +76,44 @@ class MapPoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.artwork_id} at ({self.x:.3f}, {self.y:.3f})"
+
+
+class ArtworkFingerprint(models.Model):
+    """A catalogue work's perceptual hash (pHash, 64 bits as 16 hex digits), for "already in the catalogue"."""
+
+    artwork = models.OneToOneField(
+        "gallery.Artwork", on_delete=models.CASCADE, primary_key=True, related_name="fingerprint"
+    )
+    phash = models.CharField(max_length=16)
+
+    def __str__(self) -> str:
+        return f"{self.artwork_id}: {self.phash}"
+
+
+class UploadInsight(models.Model):
+    """What the analysis explains about an upload beside its style: palette, duplicate, heat map.
+
+    Written by the worker's analyse step with the predictions (recommender.insights); deleted with
+    the upload (the row by cascade, the heat-map file by gallery.services.upload_delete).
+    """
+
+    upload = models.OneToOneField("gallery.Upload", on_delete=models.CASCADE, primary_key=True, related_name="insight")
+    palette = models.JSONField(default=list, blank=True)
+    phash = models.CharField(max_length=16, blank=True)
+    duplicate_of = models.ForeignKey(
+        "gallery.Artwork",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The catalogue work this upload is a copy or photo of, if any",
+    )
+    duplicate_similarity = models.FloatField(null=True, blank=True)
+    duplicate_hash_distance = models.PositiveSmallIntegerField(null=True, blank=True)
+    heatmap = models.ImageField(upload_to="uploads/heatmaps/%Y/%m/", blank=True)
+    heatmap_style = models.CharField(max_length=100, blank=True, help_text="The style the heat map explains")
+    heatmap_ms = models.FloatField(null=True, blank=True, help_text="Extra time the heat map took")
+    created_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Insight of upload {self.upload_id}"

@@ -1,5 +1,8 @@
 """Dominant colours of a painting: k-means in CIELAB on a downscaled copy, deterministic, with names.
 
+The catalogue fill (`fill_palettes`, and embedding runs) also stores each work's perceptual hash
+(recommender.fingerprint) from the same decode, for the "already in the catalogue" check.
+
 Used by workers (an upload's analyse step) and commands (`fill_palettes`, the catalogue import);
 never by pages, which read stored palettes. numpy only, no TensorFlow.
 
@@ -54,11 +57,16 @@ def rgb_array_to_lab(rgb: np.ndarray) -> np.ndarray:
     return np.stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], axis=1)
 
 
+def small_rgb(image: Image.Image) -> Image.Image:
+    """An RGB copy at least 128 pixels a side where possible, decoded cheaply (JPEG DCT scaling)."""
+    if image.format == "JPEG":
+        image.draft("RGB", (SAMPLE_SIDE * 2, SAMPLE_SIDE * 2))  # decode a small copy only
+    return image.convert("RGB")
+
+
 def _sample(image: Image.Image) -> np.ndarray:
     """The painting as (N, 3) uint8 RGB pixels of a copy at most SAMPLE_SIDE pixels a side."""
-    if image.format == "JPEG":
-        image.draft("RGB", (SAMPLE_SIDE * 2, SAMPLE_SIDE * 2))  # DCT scaling: decode a small copy only
-    image = image.convert("RGB")
+    image = small_rgb(image)
     image.thumbnail((SAMPLE_SIDE, SAMPLE_SIDE), Image.Resampling.BOX)
     return np.asarray(image, dtype=np.uint8).reshape(-1, 3)
 
@@ -157,13 +165,16 @@ class FillReport:
     seconds: float
 
 
-def artwork_palette_store(*, artwork_id: int, colours: list[PaletteColour], error: str = "") -> None:
-    """Replace one artwork's stored palette (display JSON and the Lab rows search reads) atomically."""
+def artwork_palette_store(*, artwork_id: int, colours: list[PaletteColour], error: str = "", phash: str = "") -> None:
+    """Replace one artwork's stored palette (display JSON and the Lab rows search reads) and, when
+    given, its perceptual hash, atomically."""
     from django.db import transaction
 
-    from .models import ArtworkColour, ArtworkPalette
+    from .models import ArtworkColour, ArtworkFingerprint, ArtworkPalette
 
     with transaction.atomic():
+        if phash:
+            ArtworkFingerprint.objects.update_or_create(artwork_id=artwork_id, defaults={"phash": phash})
         palette, _ = ArtworkPalette.objects.update_or_create(
             artwork_id=artwork_id, defaults={"colours": [c.as_dict() for c in colours], "error": error[:500]}
         )
@@ -173,18 +184,31 @@ def artwork_palette_store(*, artwork_id: int, colours: list[PaletteColour], erro
         )
 
 
-def _palette_or_error(artwork) -> list[PaletteColour] | str:
+def palette_and_phash_of_file(handle: BinaryIO | str) -> tuple[list[PaletteColour], str]:
+    """Palette and perceptual hash from one decode of the file (the catalogue fill and uploads use both)."""
+    from .fingerprint import phash_of_image
+
+    with Image.open(handle) as image:
+        rgb = small_rgb(image)
+        return palette_of_image(rgb), phash_of_image(rgb)
+
+
+def _analyse_or_error(artwork) -> tuple[list[PaletteColour], str] | str:
     try:
         with artwork.image.open("rb") as handle:
-            return palette_of_file(handle)
+            return palette_and_phash_of_file(handle)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         return f"{exc.__class__.__name__}: {exc}"[:500]
 
 
 def artworks_needing_palette():
+    """Works with no palette, or a palette but no perceptual hash (stored before hashes existed)."""
+    from django.db.models import Q
+
     from gallery.models import Artwork
 
-    return Artwork.objects.filter(palette__isnull=True).order_by("id")
+    missing = Q(palette__isnull=True) | Q(fingerprint__isnull=True, palette__error="")
+    return Artwork.objects.filter(missing).order_by("id")
 
 
 def catalogue_fill_palettes(
@@ -217,12 +241,13 @@ def catalogue_fill_palettes(
     computed, failed = 0, []
     # Decoding is C code that releases the GIL: two threads keep two cores busy.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        for artwork, result in zip(artworks, pool.map(_palette_or_error, artworks), strict=True):
+        for artwork, result in zip(artworks, pool.map(_analyse_or_error, artworks), strict=True):
             if isinstance(result, str):
                 artwork_palette_store(artwork_id=artwork.id, colours=[], error=result)
                 failed.append((artwork.id, result))
             else:
-                artwork_palette_store(artwork_id=artwork.id, colours=result)
+                colours, phash = result
+                artwork_palette_store(artwork_id=artwork.id, colours=colours, phash=phash)
                 computed += 1
             if progress is not None:
                 progress(1)

@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from gallery.models import Match, Prediction, Style, Upload
 from gallery.selectors import artist_from_hint
+from recommender import insights
 from recommender.ranking import similar_works
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,10 @@ def upload_analyse(*, upload_id: int, token: str) -> bool:
     probs, embeddings = model.predict_and_embed(pixels[None])
     row = [float(p) for p in probs[0]]
     order = sorted(range(len(row)), key=lambda i: -row[i])[:TOP_STYLES_KEPT]
+    # Palette, "already in the catalogue" and the heat map of the top style, from what this step holds.
+    insight = insights.upload_insight_compute(
+        upload=upload, pixels=pixels, embedding=embeddings[0], class_index=order[0], model=model
+    )
     styles = {s.name: s for s in Style.objects.filter(name__in=model.classes)}
     with transaction.atomic():
         upload = _leased(upload_id, token)
@@ -127,6 +132,7 @@ def upload_analyse(*, upload_id: int, token: str) -> bool:
                 "updated_at",
             ]
         )
+        insights.upload_insight_store(upload=upload, result=insight)
     return True
 
 
@@ -138,7 +144,12 @@ def upload_match(*, upload_id: int, token: str) -> bool:
     upload = Upload.objects.get(pk=upload_id)
     if upload.embedding is None:
         raise ValueError("upload has no embedding; the analysis step did not run")
-    ranking = similar_works(upload.embedding, query_artist=artist_from_hint(upload.artist_hint), k=RESULT_COUNT)
+    ranking = similar_works(
+        upload.embedding,
+        query_artist=artist_from_hint(upload.artist_hint),
+        k=RESULT_COUNT,
+        exclude_ids=insights.upload_excluded_ids(upload_id=upload_id),  # the work it is a copy of
+    )
     with transaction.atomic():
         upload = _leased(upload_id, token)
         if upload is None:

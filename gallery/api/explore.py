@@ -7,7 +7,8 @@ serializers render; errors are JSON (`{"detail": ...}` or `{"field": [...]}`).
 from __future__ import annotations
 
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -16,7 +17,7 @@ from rest_framework.views import APIView
 
 from gallery import selectors as gallery_selectors
 from gallery.painter_paths import DEFAULT_MAX_HOPS, MAX_HOPS_LIMIT, PathInputError, painter_path
-from recommender import graph, map_read, palette_search
+from recommender import graph, insights, map_read, palette_search
 
 from . import selectors
 from .serializers import ArtistRefSerializer, ArtworkSummarySerializer, ErrorSerializer
@@ -327,3 +328,66 @@ class NotPlaceable(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "This upload has no embedding of the map's model (not analysed yet, or by another model)."
     default_code = "not_placeable"
+
+
+# --- An upload's insights ---------------------------------------------------------------------------
+
+
+class DuplicateSerializer(serializers.Serializer):
+    artwork = ArtworkSummarySerializer(source="duplicate_of")
+    similarity = serializers.FloatField(source="duplicate_similarity", help_text="Cosine similarity of the embeddings")
+    hash_distance = serializers.IntegerField(
+        source="duplicate_hash_distance", allow_null=True, help_text="Differing bits of the 64-bit perceptual hashes"
+    )
+
+
+class UploadInsightSerializer(serializers.Serializer):
+    palette = PaletteColourSerializer(many=True)
+    duplicate_of = serializers.SerializerMethodField(help_text="The catalogue work this is a copy of, or null")
+    heatmap_url = serializers.SerializerMethodField(help_text="Grad-CAM overlay of the top style (JPEG), or null")
+    heatmap_style = serializers.CharField(help_text="The style the heat map explains")
+    heatmap_ms = serializers.FloatField(allow_null=True, help_text="Extra time the heat map took in the worker")
+
+    @extend_schema_field(DuplicateSerializer(allow_null=True))
+    def get_duplicate_of(self, insight) -> dict | None:
+        if insight.duplicate_of is None:
+            return None
+        return DuplicateSerializer(insight, context=self.context).data
+
+    def get_heatmap_url(self, insight) -> str | None:
+        if not insight.heatmap:
+            return None
+        return self.context["request"].build_absolute_uri(reverse("gallery:upload_heatmap", args=[insight.upload_id]))
+
+
+class UploadInsightApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Palette, duplicate and heat map of one of your uploads",
+        description=(
+            "Computed by the worker in the analyse step. `duplicate_of` names the catalogue work the image is a "
+            "copy, crop or photo of (perceptual hash and embedding distance together); it is then left out of the "
+            "similar works. The heat map URL answers only the owner."
+        ),
+        responses={
+            200: UploadInsightSerializer,
+            401: NOT_AUTHENTICATED,
+            404: OpenApiResponse(ErrorSerializer, description="No such upload among yours."),
+            409: OpenApiResponse(ErrorSerializer, description="The upload is not analysed yet."),
+        },
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        upload = gallery_selectors.upload_get(owner=request.user, pk=pk, with_results=False)
+        if upload is None:
+            raise exceptions.NotFound("No upload with this id among yours.")
+        insight = insights.upload_insight_get(upload_id=upload.pk)
+        if insight is None:
+            raise NotAnalysed()
+        return Response(UploadInsightSerializer(insight, context={"request": request}).data)
+
+
+class NotAnalysed(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This upload is not analysed yet; try again when its status is done."
+    default_code = "not_analysed"

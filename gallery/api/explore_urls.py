@@ -14,5 +14,6 @@ urlpatterns = [
     path("artworks/<int:pk>/palette/", explore.ArtworkPaletteApi.as_view(), name="artwork_palette"),
     path("palette-search/", explore.PaletteSearchApi.as_view(), name="palette_search"),
     path("map/", explore.CatalogueMapApi.as_view(), name="catalogue_map"),
+    path("uploads/<int:pk>/insights/", explore.UploadInsightApi.as_view(), name="upload_insights"),
     path("uploads/<int:pk>/map-position/", explore.UploadMapPositionApi.as_view(), name="upload_map_position"),
 ]

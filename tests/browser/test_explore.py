@@ -188,3 +188,53 @@ def test_catalogue_map(page, screenshot, check_accessible, owner):
     expect(page.get_by_role("button", name="Your upload")).to_be_visible()
     check_accessible(page, "catalogue map with an upload")
     screenshot(page, "16-catalogue-map-upload")
+
+
+def test_upload_explained(page, screenshot, check_accessible, demo_catalogue, style_model, worker, owner):
+    """Upload a catalogue painting: the results say which work it is, show its palette and a heat-map toggle."""
+    from django.conf import settings
+    from playwright.sync_api import expect
+
+    from gallery.models import Artwork
+
+    row = next(r for r in demo_catalogue if r["artist"])
+    artwork = Artwork.objects.select_related("artist").get(source_id=row["id"])
+    page.goto(reverse("login"))
+    page.fill("input[name=username]", "owner")
+    page.fill("input[name=password]", "owner-pass-123")
+    page.click("form.form button[type=submit]")
+    page.goto(reverse("gallery:upload_create"))
+    page.set_input_files("input[name=image]", str(settings.DEMO_CATALOGUE_DIR / row["file"]))
+    page.click("[data-submit]")
+    page.wait_for_url(re.compile(r"/uploads/\d+/$"))
+
+    banner = page.locator("[data-duplicate]")
+    expect(banner).to_be_visible(timeout=60_000)
+    expect(banner).to_contain_text(f"This looks like {artwork.display_title}")
+    expect(banner).to_contain_text(artwork.artist.name)
+    similar = page.locator("#similar .similar-card .card-link")
+    expect(similar).to_have_count(10)
+    hrefs = [similar.nth(i).get_attribute("href") for i in range(10)]
+    assert artwork.get_absolute_url() not in hrefs  # the work itself is not among the similar ones
+
+    palette = page.locator("[data-upload-palette]")
+    expect(palette.locator(".palette-legend li")).to_have_count(len(artwork.palette.colours), timeout=5_000)
+    painting, overlay = page.locator("[data-heat-painting]"), page.locator("[data-heat-overlay]")
+    expect(painting).to_be_visible()
+    expect(overlay).to_be_hidden()
+    page.wait_for_load_state("networkidle")
+    check_accessible(page, "results with insights")
+    screenshot(page, "17-upload-duplicate-palette")
+
+    page.locator("[data-heat-show=overlay]").click()
+    expect(overlay).to_be_visible()
+    expect(painting).to_be_hidden()
+    expect(page.locator("[data-heat-show=overlay]")).to_have_attribute("aria-pressed", "true")
+    assert page.evaluate("document.querySelector('[data-heat-overlay]').naturalWidth") > 0
+    check_accessible(page, "results with the heat map")
+    screenshot(page, "18-upload-heatmap")
+    page.locator("[data-heat-show=painting]").click()
+    expect(painting).to_be_visible()
+
+    banner.get_by_role("link").click()
+    expect(page.locator("h1")).to_have_text(artwork.display_title)

@@ -373,11 +373,13 @@ def test_uploaded_painting_analysed_by_the_pipeline_shows_results(demo_catalogue
     probabilities = [p["probability"] for p in body["predictions"]]
     assert probabilities and probabilities == sorted(probabilities, reverse=True)
     assert [m["rank"] for m in body["matches"]] == list(range(1, 11))
-    # The uploaded file is a catalogue painting: its own catalogue copy is the visually closest work
-    # (not identical: the upload is re-encoded and resized before analysis).
-    closest = max(body["matches"], key=lambda m: m["visual_score"])
-    assert Artwork.objects.get(pk=closest["artwork"]["id"]).source_id == demo_catalogue[0]["id"]
-    assert closest["visual_score"] > 0.95
+    # The uploaded file is a catalogue painting: recognised as that work (the upload's insights) and
+    # left out of the matches, which are the closest *other* works.
+    own = Artwork.objects.get(source_id=demo_catalogue[0]["id"])
+    assert own.pk not in {m["artwork"]["id"] for m in body["matches"]}
+    insight = client.get(f"{UPLOADS}{upload_id}/insights/").json()
+    assert insight["duplicate_of"]["artwork"]["id"] == own.pk
+    assert insight["duplicate_of"]["similarity"] > 0.95
 
 
 # --- Catalogue -----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from gallery.models import Style
 from recommender import versions
-from recommender.catalogue_map import NotEnoughPoints, catalogue_map_build, compute_layout
+from recommender.catalogue_map import TOTAL_ITERATIONS, NotEnoughPoints, catalogue_map_build, compute_layout
 from recommender.models import MapLayout, MapPoint
 from tests.factories import artist_create, artwork_create, upload_create
 
@@ -35,6 +35,12 @@ def test_layout_keeps_clusters_together_and_is_deterministic():
     np.fill_diagonal(d, np.inf)
     assert (labels[d.argmin(axis=1)] == labels).mean() == 1.0
     np.testing.assert_allclose(compute_layout(vectors), coords)
+    # Progress is reported, and a progress function that returns True (as tqdm's update does) does not
+    # stop the optimisation early: the layout is the same.
+    done = []
+    with_progress = compute_layout(vectors, progress=lambda n: done.append(n) or True)
+    assert sum(done) == TOTAL_ITERATIONS
+    np.testing.assert_allclose(with_progress, coords)
     with pytest.raises(NotEnoughPoints):
         compute_layout(vectors[:3])
 

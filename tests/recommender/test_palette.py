@@ -165,3 +165,25 @@ def test_embedding_the_catalogue_also_stores_palettes(demo_catalogue):
     assert ArtworkPalette.objects.count() == Artwork.objects.count() == len(demo_catalogue)
     assert not ArtworkPalette.objects.exclude(error="").exists()
     assert all(4 <= len(p.colours) <= 6 for p in ArtworkPalette.objects.all())
+
+
+@pytest.mark.django_db
+def test_fill_also_stores_a_perceptual_hash():
+    import numpy as np
+
+    from recommender.fingerprint import hamming
+    from recommender.models import ArtworkFingerprint
+
+    def blocks(seed: int) -> Image.Image:  # coarse random structure, like two different compositions
+        cells = np.random.default_rng(seed).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+        return Image.fromarray(cells).resize((96, 96), Image.Resampling.NEAREST)
+
+    a = _artwork_with(blocks(1), "a")
+    b = _artwork_with(blocks(2), "b")
+    catalogue_fill_palettes()
+    ha, hb = (ArtworkFingerprint.objects.get(artwork=w).phash for w in (a, b))
+    assert len(ha) == 16 and hamming(ha, ha) == 0 and hamming(ha, hb) > 10
+    # A palette stored before hashes existed is completed by the next run.
+    ArtworkFingerprint.objects.filter(artwork=a).delete()
+    assert catalogue_fill_palettes().computed == 1
+    assert ArtworkFingerprint.objects.get(artwork=a).phash == ha

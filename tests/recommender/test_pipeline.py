@@ -51,10 +51,10 @@ def test_upload_runs_through_worker_to_done(demo_catalogue, worker, owner, style
     matches = list(upload.matches.order_by("rank"))
     assert len(matches) == 10
     assert [m.final_score for m in matches] == sorted((m.final_score for m in matches), reverse=True)
-    # The uploaded file is a catalogue painting, so its own catalogue copy is the closest match.
-    closest = max(matches, key=lambda m: m.visual_score)
-    assert closest.artwork.source_id == demo_catalogue[0]["id"]
-    assert closest.visual_score > 0.95
+    # The uploaded file is a catalogue painting: recognised as that work and left out of the matches.
+    assert upload.insight.duplicate_of.source_id == demo_catalogue[0]["id"]
+    assert upload.insight.duplicate_similarity > 0.95
+    assert demo_catalogue[0]["id"] not in {m.artwork.source_id for m in matches}
     assert upload.original_filename == "my painting.jpg"
     assert upload.image.name != "my painting.jpg"
 

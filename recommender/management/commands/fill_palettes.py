@@ -6,8 +6,8 @@ from recommender.palette import artworks_needing_palette, catalogue_fill_palette
 
 class Command(BaseCommand):
     help = (
-        "Compute the dominant colours of every catalogue work that has no palette yet (resumable: "
-        "interrupt and re-run). --recompute redoes all of them."
+        "Compute the dominant colours and the perceptual hash of every catalogue work that lacks them "
+        "(resumable: interrupt and re-run). --recompute redoes all of them."
     )
 
     def add_arguments(self, parser) -> None:

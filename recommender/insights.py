@@ -1,0 +1,127 @@
+"""What the analysis explains about an upload beside its style: palette, "already in the catalogue", heat map.
+
+Computed by the worker in the analyse step (recommender.pipeline.upload_analyse) from the image it
+already holds and the embedding the forward pass gave, stored with the predictions, read by the
+results page and the API. Each part is best-effort: a failure is logged and that part left empty,
+never the upload failed for it (the style and similar works are what the person asked for).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+
+from .models import UploadInsight
+
+logger = logging.getLogger(__name__)
+
+HEATMAP_QUALITY = 85
+
+
+@dataclass
+class InsightResult:
+    palette: list[dict] = field(default_factory=list)
+    phash: str = ""
+    duplicate: Any = None  # recommender.duplicates.DuplicateMatch | None
+    heatmap_jpeg: bytes = b""
+    heatmap_style: str = ""
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def upload_insight_compute(*, upload, pixels, embedding, class_index: int, model) -> InsightResult:
+    """Palette and hash (one decode of the stored image), duplicate check, Grad-CAM of `class_index`."""
+    from PIL import Image
+
+    from .duplicates import find_duplicate
+    from .fingerprint import phash_of_image
+    from .ml.gradcam import gradcam_for, overlay_image
+    from .palette import palette_of_image, small_rgb
+
+    result = InsightResult()
+    try:
+        started = time.perf_counter()
+        with upload.image.open("rb") as handle, Image.open(handle) as image:
+            original = image.convert("RGB")
+        small = small_rgb(original)
+        result.palette = [c.as_dict() for c in palette_of_image(small)]
+        result.phash = phash_of_image(small)
+        result.timings_ms["palette"] = (time.perf_counter() - started) * 1000
+    except (OSError, ValueError) as exc:
+        logger.warning("upload %s: no palette: %s", upload.pk, exc)
+        original = None
+    try:
+        started = time.perf_counter()
+        result.duplicate = find_duplicate(embedding=embedding, phash=result.phash)
+        result.timings_ms["duplicate"] = (time.perf_counter() - started) * 1000
+    except Exception:  # best-effort part: the style and similar works must not fail for it
+        logger.exception("upload %s: duplicate check failed", upload.pk)
+    if original is not None:
+        try:
+            started = time.perf_counter()
+            heat = gradcam_for(model).heatmap(pixels, class_index)
+            buffer = io.BytesIO()
+            overlay_image(original, heat).save(buffer, format="JPEG", quality=HEATMAP_QUALITY)
+            result.heatmap_jpeg = buffer.getvalue()
+            result.heatmap_style = model.classes[class_index]
+            result.timings_ms["heatmap"] = (time.perf_counter() - started) * 1000
+        except Exception:  # a model without a usable feature map still gets its style shown
+            logger.exception("upload %s: no heat map", upload.pk)
+    return result
+
+
+def upload_insight_store(*, upload, result: InsightResult) -> UploadInsight:
+    """Replace the upload's insight row (call inside the analyse step's transaction); the old heat-map
+    file is deleted once the new row is committed."""
+    previous = UploadInsight.objects.filter(upload=upload).values_list("heatmap", flat=True).first()
+    insight, _ = UploadInsight.objects.update_or_create(
+        upload=upload,
+        defaults={
+            "palette": result.palette,
+            "phash": result.phash,
+            "duplicate_of_id": result.duplicate.artwork_id if result.duplicate else None,
+            "duplicate_similarity": result.duplicate.similarity if result.duplicate else None,
+            "duplicate_hash_distance": result.duplicate.hash_distance if result.duplicate else None,
+            "heatmap_style": result.heatmap_style,
+            "heatmap_ms": round(result.timings_ms["heatmap"], 2) if "heatmap" in result.timings_ms else None,
+        },
+    )
+    if result.heatmap_jpeg:
+        insight.heatmap.save(f"heat-{upload.pk}.jpg", ContentFile(result.heatmap_jpeg), save=True)
+    elif insight.heatmap:
+        insight.heatmap = ""
+        insight.save(update_fields=["heatmap"])
+    if previous and previous != insight.heatmap.name:
+        storage = insight.heatmap.storage
+        transaction.on_commit(lambda: storage.delete(previous))
+    return insight
+
+
+def upload_excluded_ids(*, upload_id: int) -> list[int]:
+    """Catalogue works to keep out of the upload's similar works: the one it is a copy of."""
+    return list(
+        UploadInsight.objects.filter(upload_id=upload_id, duplicate_of__isnull=False).values_list(
+            "duplicate_of_id", flat=True
+        )
+    )
+
+
+def upload_insight_files(*, upload_id: int) -> list[str]:
+    """Stored files of the upload's insight (the heat map), for deleting with the upload."""
+    return [
+        name for name in UploadInsight.objects.filter(upload_id=upload_id).values_list("heatmap", flat=True) if name
+    ]
+
+
+def upload_insight_get(*, upload_id: int) -> UploadInsight | None:
+    """The upload's insight with its duplicate's painter and style loaded, or None before the analysis."""
+    return (
+        UploadInsight.objects.select_related("duplicate_of__artist", "duplicate_of__style")
+        .filter(upload_id=upload_id)
+        .first()
+    )
