@@ -280,9 +280,7 @@ class StyleModelVersion(models.Model):
     class Meta:
         ordering = ["-activated_at", "-created_at"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["state"], condition=models.Q(state="active"), name="style_model_one_active"
-            )
+            models.UniqueConstraint(fields=["state"], condition=models.Q(state="active"), name="style_model_one_active")
         ]
 
     def __str__(self) -> str:
