@@ -154,3 +154,43 @@ def named_labs() -> tuple[tuple[str, Lab], ...]:
 def colour_name(lab: Lab) -> str:
     """The nearest name of COLOUR_NAMES in Lab."""
     return min(named_labs(), key=lambda pair: delta_e(lab, pair[1]))[0]
+
+
+# --- A coarse grid over Lab, so palette search reads only the colours near the picked ones ----------
+
+CELL_SIZE = 10.0  # ΔE units per cell side
+_AB_OFFSET, _AB_CELLS, _L_CELLS = 128.0, 26, 11
+
+
+def lab_cell(lab: Lab) -> int:
+    """The grid cell holding a Lab colour (an int, stored and indexed beside each palette colour)."""
+    li = min(_L_CELLS - 1, max(0, int(lab.l // CELL_SIZE)))
+    ai = min(_AB_CELLS - 1, max(0, int((lab.a + _AB_OFFSET) // CELL_SIZE)))
+    bi = min(_AB_CELLS - 1, max(0, int((lab.b + _AB_OFFSET) // CELL_SIZE)))
+    return (li * _AB_CELLS + ai) * _AB_CELLS + bi
+
+
+def cells_within(lab: Lab, radius: float) -> list[int]:
+    """Every grid cell that holds some colour within `radius` (ΔE) of `lab`: a superset, never a miss."""
+
+    def span(value: float, offset: float, count: int) -> range:
+        low = int((value + offset - radius) // CELL_SIZE)
+        high = int((value + offset + radius) // CELL_SIZE)
+        return range(max(0, low), min(count - 1, high) + 1)
+
+    def gap(value: float, offset: float, index: int, count: int) -> float:
+        # Distance from the value to the cell along one axis; the edge cells reach to infinity.
+        low = -math.inf if index == 0 else index * CELL_SIZE - offset
+        high = math.inf if index == count - 1 else (index + 1) * CELL_SIZE - offset
+        return max(low - value, 0.0, value - high)
+
+    cells = []
+    for li in span(lab.l, 0.0, _L_CELLS):
+        dl = gap(lab.l, 0.0, li, _L_CELLS)
+        for ai in span(lab.a, _AB_OFFSET, _AB_CELLS):
+            da = gap(lab.a, _AB_OFFSET, ai, _AB_CELLS)
+            for bi in span(lab.b, _AB_OFFSET, _AB_CELLS):
+                db = gap(lab.b, _AB_OFFSET, bi, _AB_CELLS)
+                if dl * dl + da * da + db * db <= radius * radius:
+                    cells.append((li * _AB_CELLS + ai) * _AB_CELLS + bi)
+    return cells

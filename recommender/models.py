@@ -34,9 +34,12 @@ class ArtworkColour(models.Model):
     a = models.FloatField()
     b = models.FloatField()
     share = models.FloatField()
+    # recommender.colour.lab_cell: search reads only the cells near the picked colours (indexed).
+    cell = models.IntegerField(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["palette", "rank"], name="artwork_colour_unique_rank")]
+        indexes = [models.Index(fields=["cell"], name="artwork_colour_cell")]
 
     def __str__(self) -> str:
         return f"Lab({self.l:.0f}, {self.a:.0f}, {self.b:.0f}) × {self.share:.2f}"

@@ -20,7 +20,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image
 
-from .colour import RGB_TO_XYZ, WHITE_X, WHITE_Y, WHITE_Z, Lab, colour_name, lab_to_rgb, rgb_to_hex
+from .colour import RGB_TO_XYZ, WHITE_X, WHITE_Y, WHITE_Z, Lab, colour_name, lab_cell, lab_to_rgb, rgb_to_hex
 
 PALETTE_SIZE = 6
 SAMPLE_SIDE = 64
@@ -180,7 +180,10 @@ def artwork_palette_store(*, artwork_id: int, colours: list[PaletteColour], erro
         )
         palette.rows.all().delete()
         ArtworkColour.objects.bulk_create(
-            ArtworkColour(palette=palette, rank=i, l=c.l, a=c.a, b=c.b, share=c.share) for i, c in enumerate(colours)
+            ArtworkColour(
+                palette=palette, rank=i, l=c.l, a=c.a, b=c.b, share=c.share, cell=lab_cell(Lab(c.l, c.a, c.b))
+            )
+            for i, c in enumerate(colours)
         )
 
 

@@ -7,7 +7,9 @@ mean over the picked colours of how well its best-matching palette colour fits:
 
 ΔE is the CIE76 distance in Lab (≈ 2.3 is just noticeable, 15 is "clearly the same family"); the
 share term prefers works where the colour covers a fifth of the canvas or more over works where it
-is a speck. Colours farther than ΔE 45 contribute nothing and are pruned in SQL before grouping.
+is a speck. Colours farther than ΔE 30 (weight < 0.14) count as no fit: each picked colour reads
+only the palette colours in the grid cells within that distance (recommender.colour.cells_within,
+an index scan), not the whole table.
 """
 
 from __future__ import annotations
@@ -18,27 +20,27 @@ from django.db import connection
 
 from gallery.models import Artwork
 
-from .colour import Lab, colour_name, hex_to_lab, hex_to_rgb, rgb_to_hex, rgb_to_lab
+from .colour import Lab, cells_within, colour_name, hex_to_lab, hex_to_rgb, rgb_to_hex, rgb_to_lab
 
 MAX_COLOURS = 3
 SIGMA = 15.0
-CUTOFF = 45.0
+CUTOFF = 30.0
 FULL_SHARE = 0.2
 
-_SQL = f"""
-WITH q(i, l, a, b) AS (SELECT * FROM unnest(%s::int[], %s::float8[], %s::float8[], %s::float8[])),
-best AS (
-    SELECT p.artwork_id, q.i,
+# One branch per picked colour (at most three), each reading only the palette colours in the grid
+# cells within CUTOFF of it (an index scan on `cell`); then the best fit per work and colour, and
+# the mean over the picked colours.
+_BRANCH = f"""
+    SELECT c.palette_id AS artwork_id, {{i}} AS i,
            max(exp(-d2 / {2 * SIGMA**2}) * (0.5 + 0.5 * least(1.0, c.share / {FULL_SHARE}))) AS fit
     FROM recommender_artworkcolour c
-    JOIN recommender_artworkpalette p ON p.artwork_id = c.palette_id
-    CROSS JOIN q
-    CROSS JOIN LATERAL (SELECT (c.l - q.l) ^ 2 + (c.a - q.a) ^ 2 + (c.b - q.b) ^ 2 AS d2) AS dist
-    WHERE d2 < {CUTOFF**2}
-    GROUP BY p.artwork_id, q.i
-)
+    CROSS JOIN LATERAL (SELECT (c.l - %s) ^ 2 + (c.a - %s) ^ 2 + (c.b - %s) ^ 2 AS d2) AS dist
+    WHERE c.cell = ANY(%s) AND d2 < {CUTOFF**2}
+    GROUP BY c.palette_id
+"""
+_SQL = """
 SELECT artwork_id, sum(fit) / %s AS score
-FROM best
+FROM ({branches}) AS best
 GROUP BY artwork_id
 ORDER BY score DESC, artwork_id
 LIMIT %s
@@ -74,18 +76,12 @@ def artworks_by_palette(*, colours: list[PickedColour], limit: int = 24) -> list
     """
     if not colours:
         return []
+    branches, params = [], []
+    for i, colour in enumerate(colours):
+        branches.append(_BRANCH.format(i=i))
+        params += [colour.lab.l, colour.lab.a, colour.lab.b, cells_within(colour.lab, CUTOFF)]
     with connection.cursor() as cursor:
-        cursor.execute(
-            _SQL,
-            [
-                list(range(len(colours))),
-                [c.lab.l for c in colours],
-                [c.lab.a for c in colours],
-                [c.lab.b for c in colours],
-                len(colours),
-                limit,
-            ],
-        )
+        cursor.execute(_SQL.format(branches=" UNION ALL ".join(branches)), [len(colours), *params, limit])
         scored = cursor.fetchall()
     works = (
         Artwork.objects.select_related("artist", "style", "palette")

@@ -187,3 +187,19 @@ def test_fill_also_stores_a_perceptual_hash():
     ArtworkFingerprint.objects.filter(artwork=a).delete()
     assert catalogue_fill_palettes().computed == 1
     assert ArtworkFingerprint.objects.get(artwork=a).phash == ha
+
+
+def test_grid_cells_never_miss_a_colour_within_the_radius():
+    import random
+
+    from recommender.colour import Lab, cells_within, lab_cell
+
+    rng = random.Random(5)
+    for _ in range(200):
+        centre = Lab(rng.uniform(0, 100), rng.uniform(-90, 90), rng.uniform(-100, 100))
+        near = set(cells_within(centre, 30.0))
+        for _ in range(50):
+            other = Lab(rng.uniform(0, 100), rng.uniform(-128, 127), rng.uniform(-128, 127))
+            if delta_e(centre, other) < 30.0:
+                assert lab_cell(other) in near
+        assert len(near) < 26 * 26 * 11 / 4  # and it prunes: a small part of the grid
