@@ -8,8 +8,9 @@ time). Starts `manage.py runserver` on a free port against that database, then:
 (i) GET /api/map/: bytes, cold (cache cleared) and warm times.
 (ii) Chromium (Debian's, through Playwright, 1280×900): /map/ until the first frame with every
 point is drawn (the page records fetch and first-draw times), then ``--frames`` redraws while
-zooming in step by step from the whole map to thumbnails (p50 / p95 / max ms per frame; 16.7 ms is
+zooming in step by step from the whole map to 40× (thumbnails) (p50 / p95 / max ms per frame; 16.7 ms is
 one frame at 60 Hz).
+Screenshots of the whole map and of the last zoom step go to test-artifacts/screenshots/bench-map-*.png.
 (iii) ``--placements`` uploads placed among their nearest works (recommender.map_read.upload_position,
 what the map page does for `?upload=`), with catalogue embeddings as stand-ins: p50 / p95 ms.
 """
@@ -113,18 +114,23 @@ def main() -> None:
                     f"map page: {points} points; data fetched {fetch_ms:.0f} ms and first frame drawn "
                     f"{first_ms:.0f} ms after the script started; navigation to first frame {wall:.0f} ms"
                 )
+            page.screenshot(path=str(REPO / "test-artifacts" / "screenshots" / "bench-map-whole.png"))
             frames = page.evaluate(
                 """(n) => {
                     const m = window.artsiteMap, out = [];
                     const c = document.querySelector('.map-canvas').getBoundingClientRect();
                     for (let i = 0; i < n; i++) {
-                        m.zoomAt(1.1, c.width / 2 + 40, c.height / 2 + 30);
+                        m.zoomAt(Math.pow(40, 1 / n), c.width / 2 + 40, c.height / 2 + 30);  // to 40x
                         out.push(m.redraw());
                     }
                     return out;
                 }""",
                 args.frames,
             )
+            shots = REPO / "test-artifacts" / "screenshots"
+            shots.mkdir(parents=True, exist_ok=True)
+            page.wait_for_timeout(2000)  # thumbnails load lazily
+            page.screenshot(path=str(shots / "bench-map-zoomed.png"))
             print(
                 f"redraw while zooming in ({len(frames)} frames, whole map to thumbnails): "
                 f"p50 {pct(frames, 0.5):.1f} ms, p95 {pct(frames, 0.95):.1f} ms, max {max(frames):.1f} ms"
