@@ -141,3 +141,12 @@ def test_command_says_what_to_do_without_embeddings():
 
     with pytest.raises(CommandError, match="embed_catalogue"):
         call_command("build_catalogue_map", verbosity=0)
+
+
+def test_an_embedded_artwork_links_to_its_place_on_the_map(client, embedded_catalogue, graph_clean):
+    work = embedded_catalogue["works"][3]
+    html = client.get(reverse("gallery:artwork_detail", args=[work.pk])).content.decode()
+    assert f"{reverse('gallery:catalogue_map')}?focus={work.pk}" in html
+    catalogue_map_build(version=embedded_catalogue["version"])
+    html = client.get(reverse("gallery:catalogue_map"), {"focus": work.pk}).content.decode()
+    assert f'data-focus="{work.pk}"' in html
