@@ -16,15 +16,25 @@ is still allowed to run.
 sends again every unfinished upload that nobody holds a live lease on and that has not moved for a
 while: a message lost with the broker, a worker killed between steps, a lease left by a dead host.
 
-TensorFlow is imported inside `upload_analyse` only, so importing this module (as `gallery.services`
+**Batching.** The worker analyses the uploads that wait together: `upload_analyse_waiting` adds to
+the upload its message claimed every other upload still queued with a free lease (up to
+settings.ANALYSE_BATCH_MAX, waiting at most settings.ANALYSE_BATCH_WAIT_MS for more when the worker
+is busy), under the same token, and `uploads_analyse` runs one forward pass for all of them. Each
+row keeps its own lease rules; an upload whose image fails is failed alone. A batch-mate's own
+message later finds it analysed (the analysis claim needs no embedding yet, or its own token) and
+goes on to matching.
+
+TensorFlow is imported inside the analysis functions only, so importing this module (as `gallery.services`
 does through `recommender.tasks`) never loads it, nor numpy.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Collection, Sequence
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.files import File
@@ -53,7 +63,8 @@ def upload_claim(*, upload_id: int, stage: str, progress: int, token: str) -> bo
     """Take the lease on the upload for one step (`stage`); False when there is nothing to do now.
 
     Nothing to do: the upload is finished or gone, another token holds a live lease (that worker is
-    running a step), or `stage` is matching and the analysis has not stored an embedding yet.
+    running a step), `stage` is matching and the analysis has not stored an embedding yet, or `stage`
+    is classifying and another message's batch already stored one (the chain goes on to matching).
     """
     if not token:
         raise ValueError("a claim needs a token (the task id)")
@@ -61,6 +72,8 @@ def upload_claim(*, upload_id: int, stage: str, progress: int, token: str) -> bo
     rows = Upload.objects.filter(_lease_free(now) | Q(claim_token=token), pk=upload_id).exclude(status__in=FINISHED)
     if stage == Upload.Stage.MATCHING:
         rows = rows.filter(embedding__isnull=False)
+    elif stage == Upload.Stage.CLASSIFYING:
+        rows = rows.filter(Q(embedding__isnull=True) | Q(claim_token=token))
     claimed = rows.update(
         status=Upload.Status.RUNNING,
         stage=stage,
@@ -78,27 +91,164 @@ def _leased(upload_id: int, token: str) -> Upload | None:
     return upload.first()
 
 
+def uploads_claim_waiting(*, token: str, limit: int, exclude: Collection[int] = ()) -> list[int]:
+    """Take the analysis lease, under `token`, on up to `limit` uploads that wait for a worker (queued,
+    lease free, no embedding), oldest first; returns their ids. Rows another transaction is claiming
+    are skipped, so two workers collecting at once split the queue instead of waiting on each other."""
+    if limit <= 0:
+        return []
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            Upload.objects.select_for_update(skip_locked=True)
+            .filter(_lease_free(now), status=Upload.Status.QUEUED, embedding__isnull=True)
+            .exclude(pk__in=list(exclude))
+            .order_by("id")
+            .values_list("id", flat=True)[:limit]
+        )
+        Upload.objects.filter(pk__in=ids).update(
+            status=Upload.Status.RUNNING,
+            stage=Upload.Stage.CLASSIFYING,
+            progress=10,
+            claim_token=token,
+            lease_expires_at=now + timedelta(seconds=settings.UPLOAD_LEASE_S),
+            updated_at=now,
+        )
+    return ids
+
+
+def uploads_release(*, upload_ids: Collection[int], token: str) -> int:
+    """Give back the leases `token` holds on these unfinished uploads (their own messages take them)."""
+    return (
+        Upload.objects.filter(pk__in=list(upload_ids), claim_token=token)
+        .exclude(status__in=FINISHED)
+        .update(claim_token="", lease_expires_at=None, updated_at=timezone.now())
+    )
+
+
 def upload_analyse(*, upload_id: int, token: str) -> bool:
     """Classify the style and compute the embedding in one forward pass; replaces earlier results.
 
-    Returns False (and writes nothing) when the lease was lost meanwhile.
+    Returns False (and writes nothing) when the lease was lost meanwhile; an error is raised.
     """
-    from recommender.ml.preprocess import load_image
+    return upload_id in uploads_analyse(upload_ids=[upload_id], token=token)
+
+
+def upload_analyse_waiting(
+    *,
+    upload_id: int,
+    token: str,
+    fail: Callable[[int, Exception], None],
+    retry_on: tuple[type[BaseException], ...] = (),
+) -> list[int]:
+    """The worker's analysis step: `upload_id` (claimed under `token`) and the uploads waiting beside
+    it, in one forward pass. Returns the ids whose results were stored.
+
+    An idle worker analyses a lone upload at once. When others wait (the worker is busy), it waits up
+    to settings.ANALYSE_BATCH_WAIT_MS for more, to fill a batch of settings.ANALYSE_BATCH_MAX. An
+    error of one upload (`fail(upload_id, exc)`) leaves the others alone; an error in `retry_on`, or
+    one of the whole batch, gives the batch-mates' leases back (their own messages take them) and is
+    raised, so the task retries its own upload.
+    """
+    ids = [upload_id, *uploads_claim_waiting(token=token, limit=settings.ANALYSE_BATCH_MAX - 1, exclude=[upload_id])]
+    if len(ids) > 1:
+        deadline = time.monotonic() + settings.ANALYSE_BATCH_WAIT_MS / 1000
+        while len(ids) < settings.ANALYSE_BATCH_MAX and time.monotonic() < deadline:
+            time.sleep(min(0.005, max(deadline - time.monotonic(), 0)))
+            ids += uploads_claim_waiting(token=token, limit=settings.ANALYSE_BATCH_MAX - len(ids), exclude=ids)
+    if len(ids) > 1:
+        logger.info("analysing %s uploads in one batch", len(ids))
+    try:
+        return uploads_analyse(upload_ids=ids, token=token, fail=fail, retry_on=retry_on)
+    except BaseException:
+        uploads_release(upload_ids=ids[1:], token=token)
+        raise
+
+
+def uploads_analyse(
+    *,
+    upload_ids: Sequence[int],
+    token: str,
+    fail: Callable[[int, Exception], None] | None = None,
+    retry_on: tuple[type[BaseException], ...] = (),
+) -> list[int]:
+    """Analyse uploads claimed under `token` with one forward pass of the active style model; each
+    upload's results replace its earlier ones. Returns the ids whose results were stored (an upload
+    whose lease was lost meanwhile writes nothing).
+
+    Without `fail`, any error is raised. With it, an error of one upload (unreadable image, deleted
+    row) calls `fail(upload_id, exc)` and the others go on; errors in `retry_on` are always raised.
+    The batch gives each upload the same probabilities and embedding as a pass of its own (the
+    network has no batch-dependent layer at inference).
+    """
+    import numpy as np
+
+    from recommender.ml.loader import iter_batches
+    from recommender.ml.preprocess import IMAGE_SIZE, load_image
     from recommender.versions import active_style_model
 
-    upload = Upload.objects.defer("embedding").get(pk=upload_id)
+    def failed(upload_id: int, exc: Exception) -> None:
+        if fail is None or isinstance(exc, retry_on):
+            raise exc
+        fail(upload_id, exc)
+
+    uploads = Upload.objects.defer("embedding").in_bulk(list(upload_ids))
+    errors: dict[int, Exception] = {}
+
+    def decode(upload_id: int) -> np.ndarray:
+        try:
+            upload = uploads.get(upload_id)
+            if upload is None:
+                raise Upload.DoesNotExist(f"upload {upload_id} was deleted")
+            with upload.image.open("rb") as handle:
+                return load_image(handle)
+        except Exception as exc:  # kept for this upload alone; `failed` decides below
+            errors[upload_id] = exc
+            return np.zeros((IMAGE_SIZE, IMAGE_SIZE, 3), np.float32)
+
+    # Images decode in the shared loader's threads (Pillow releases the GIL), one image per item.
+    decoded = [
+        (upload_ids[start], batch[0])
+        for start, batch in iter_batches(upload_ids, decode, batch_size=1, workers=2, prefetch=len(upload_ids))
+    ]
+    for upload_id, exc in errors.items():
+        failed(upload_id, exc)
+    ready = [(upload_id, pixels) for upload_id, pixels in decoded if upload_id not in errors]
+    if not ready:
+        return []
     # The active version (recorded in the database), so every worker host flips with a switch.
     model = active_style_model()
-    with upload.image.open("rb") as handle:
-        pixels = load_image(handle)
-    probs, embeddings = model.predict_and_embed(pixels[None])
-    row = [float(p) for p in probs[0]]
+    probs, embeddings = model.predict_and_embed(np.stack([pixels for _, pixels in ready]))
+    styles = {s.name: s for s in Style.objects.filter(name__in=model.classes)}
+    stored = []
+    for n, (upload_id, pixels) in enumerate(ready):
+        try:
+            if _analysis_store(
+                upload=uploads[upload_id],
+                token=token,
+                model=model,
+                styles=styles,
+                probs=probs[n],
+                embedding=embeddings[n],
+                pixels=pixels,
+            ):
+                stored.append(upload_id)
+        except Exception as exc:  # raised again by `failed` unless it concerns this upload alone
+            failed(upload_id, exc)
+    return stored
+
+
+def _analysis_store(
+    *, upload: Upload, token: str, model: Any, styles: dict[str, Style], probs: Any, embedding: Any, pixels: Any
+) -> bool:
+    """Write one upload's predictions and embedding if `token` still holds its lease."""
+    upload_id = upload.pk
+    row = [float(p) for p in probs]
     order = sorted(range(len(row)), key=lambda i: -row[i])[:TOP_STYLES_KEPT]
     # Palette, "already in the catalogue" and the heat map of the top style, from what this step holds.
     insight = insights.upload_insight_compute(
-        upload=upload, pixels=pixels, embedding=embeddings[0], class_index=order[0], model=model
+        upload=upload, pixels=pixels, embedding=embedding, class_index=order[0], model=model
     )
-    styles = {s.name: s for s in Style.objects.filter(name__in=model.classes)}
     with transaction.atomic():
         upload = _leased(upload_id, token)
         if upload is None:
@@ -116,7 +266,7 @@ def upload_analyse(*, upload_id: int, token: str) -> bool:
             for rank, i in enumerate(order, start=1)
             if model.classes[i] in styles
         )
-        upload.embedding = embeddings[0]
+        upload.embedding = embedding
         upload.model_version = model.version
         upload.stage = Upload.Stage.MATCHING
         upload.progress = 60

@@ -1,7 +1,8 @@
 """The upload pipeline as Celery tasks: analyse (classify + embed) → match, plus the stale-claim sweep.
 
 Each task takes an id, claims its step with a lease on the upload row (token = the task id, which a
-redelivered or retried message keeps), calls one `recommender.pipeline` function, retries transient
+redelivered or retried message keeps), calls one `recommender.pipeline` function (the analysis takes
+the other uploads waiting into the same forward pass: `pipeline.upload_analyse_waiting`), retries transient
 failures with exponential backoff and, after the last retry or on a permanent error, records a reason
 a person understands. acks_late + reject_on_worker_lost (settings) make a task whose worker child died
 run again at once; the steps replace their results, so a re-run never duplicates rows.
@@ -56,7 +57,7 @@ class UploadTask(Task):
         pipeline.upload_fail(upload_id=args[0], reason=readable_reason(exc), token=task_id)
 
 
-def _run_step(task: Task, upload_id: int, stage: str, progress: int, step: Callable[..., bool]) -> int:
+def _run_step(task: Task, upload_id: int, stage: str, progress: int, step: Callable[..., object]) -> int:
     """Claim the step under this message's id (a redelivery keeps it) and run it if the claim holds."""
     token = task.request.id
     if pipeline.upload_claim(upload_id=upload_id, stage=stage, progress=progress, token=token):
@@ -64,9 +65,32 @@ def _run_step(task: Task, upload_id: int, stage: str, progress: int, step: Calla
     return upload_id
 
 
+def _fail_one(upload_id: int, exc: Exception, token: str) -> None:
+    """One upload of a batch failed for good (its image, its row): record why for that upload alone."""
+    logger.error("upload %s failed in its analysis batch: %r", upload_id, exc)
+    pipeline.upload_fail(upload_id=upload_id, reason=readable_reason(exc), token=token)
+
+
+def _analyse_batch(*, upload_id: int, token: str) -> None:
+    """This upload and those waiting beside it in one forward pass (recommender.pipeline); the
+    batch-mates' matching is sent here, since their own chains may have passed already."""
+    analysed = pipeline.upload_analyse_waiting(
+        upload_id=upload_id,
+        token=token,
+        fail=lambda failed_id, exc: _fail_one(failed_id, exc, token),
+        retry_on=TRANSIENT,
+    )
+    for other in analysed:
+        if other != upload_id:  # this upload's own chain sends its match step
+            try:
+                match_upload.apply_async((other,))
+            except (BrokerError, ConnectionError, OSError):
+                logger.exception("could not send matching for upload %s; the sweep will send it again", other)
+
+
 @shared_task(base=UploadTask, bind=True)
 def analyse_upload(self: Task, upload_id: int) -> int:
-    return _run_step(self, upload_id, Upload.Stage.CLASSIFYING, 10, pipeline.upload_analyse)
+    return _run_step(self, upload_id, Upload.Stage.CLASSIFYING, 10, _analyse_batch)
 
 
 @shared_task(base=UploadTask, bind=True)

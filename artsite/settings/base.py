@@ -199,6 +199,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT 
 UPLOAD_LEASE_S = CELERY_TASK_TIME_LIMIT + 30
 # The sweep re-queues unfinished uploads with no live lease that have not moved for this long.
 UPLOAD_REQUEUE_AFTER_S = env_int("ARTSITE_UPLOAD_REQUEUE_AFTER_S", 60)
+# The analyse step classifies the uploads that wait together (recommender.pipeline.upload_analyse_waiting):
+# up to this many images in one forward pass, which costs far less per image than one pass each...
+ANALYSE_BATCH_MAX = env_int("ARTSITE_ANALYSE_BATCH_MAX", 16)
+# ...and, when others wait (a busy worker), up to this long for more to arrive. A lone upload on an
+# idle worker never waits.
+ANALYSE_BATCH_WAIT_MS = env_int("ARTSITE_ANALYSE_BATCH_WAIT_MS", 30)
+if ANALYSE_BATCH_MAX < 1 or ANALYSE_BATCH_WAIT_MS < 0:
+    raise ImproperlyConfigured(
+        "ARTSITE_ANALYSE_BATCH_MAX must be at least 1 and ARTSITE_ANALYSE_BATCH_WAIT_MS not negative"
+    )
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-uploads": {
         "task": "recommender.tasks.requeue_stale_uploads",

@@ -1,0 +1,226 @@
+"""The batched analysis step (recommender.pipeline.upload_analyse_waiting, recommender.tasks.analyse_upload):
+uploads that wait are classified in one forward pass, with the results each would get alone, under
+each upload's own lease rules; a failing image fails only its upload. Real model, database, storage
+and (end to end) a real Celery worker on the Redis broker."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from PIL import Image
+
+from gallery import services
+from gallery.models import Prediction, Upload
+from recommender import pipeline
+from recommender.ml.style_model import StyleModel
+from recommender.tasks import analyse_upload
+
+pytestmark = pytest.mark.slow
+
+# Thumbnail to a large photo, portrait and landscape: what 20 clients send at once.
+SIZES = [(64, 48), (224, 224), (300, 500), (1600, 1200), (900, 1400)]
+CLASSIFYING = Upload.Stage.CLASSIFYING
+
+
+def _jpeg(index: int, size: tuple[int, int]) -> bytes:
+    catalogue = sorted((settings.DEMO_CATALOGUE_DIR / "images").glob("*.jpg"))
+    with Image.open(catalogue[index * 7]) as painting:
+        out = io.BytesIO()
+        painting.convert("RGB").resize(size, Image.Resampling.BICUBIC).save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def _stored_upload(owner, index: int, size: tuple[int, int]) -> Upload:
+    """A queued upload row with its image in storage and no message sent (the test drives the steps)."""
+    upload = Upload(owner=owner, original_filename=f"p{index}.jpg")
+    upload.image.save(f"p{index}.jpg", ContentFile(_jpeg(index, size)), save=False)
+    upload.save()
+    return upload
+
+
+@pytest.fixture
+def passes(monkeypatch) -> list[int]:
+    """The batch size of every forward pass over images (the real model still runs); the worker's
+    warm-up pass over a blank image is not counted."""
+    sizes: list[int] = []
+    original = StyleModel.predict_and_embed
+
+    def counted(self: StyleModel, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if np.any(images):
+            sizes.append(len(images))
+        return original(self, images)
+
+    monkeypatch.setattr(StyleModel, "predict_and_embed", counted)
+    return sizes
+
+
+def _results(upload_id: int) -> tuple[np.ndarray, dict[str, float]]:
+    upload = Upload.objects.get(pk=upload_id)
+    probs = dict(Prediction.objects.filter(upload_id=upload_id).values_list("style__name", "probability"))
+    return np.asarray(upload.embedding, np.float32), probs
+
+
+def _claim(upload_id: int, token: str) -> bool:
+    return pipeline.upload_claim(upload_id=upload_id, stage=CLASSIFYING, progress=10, token=token)
+
+
+def _unexpected(upload_id: int, exc: Exception) -> None:
+    raise AssertionError(f"upload {upload_id} failed: {exc!r}")
+
+
+def test_a_batch_gives_each_upload_what_a_pass_of_its_own_gives(db, owner, style_model, passes) -> None:
+    uploads = [_stored_upload(owner, i, size) for i, size in enumerate(SIZES)]
+    alone = {}
+    for upload in uploads:
+        assert _claim(upload.pk, f"alone-{upload.pk}")
+        assert pipeline.upload_analyse(upload_id=upload.pk, token=f"alone-{upload.pk}")
+        alone[upload.pk] = _results(upload.pk)
+    assert passes == [1] * len(uploads)
+
+    # The same uploads waiting again: the first one's message takes all of them into one pass.
+    Prediction.objects.filter(upload__in=uploads).delete()
+    Upload.objects.filter(pk__in=[u.pk for u in uploads]).update(
+        status=Upload.Status.QUEUED, stage=Upload.Stage.QUEUED, embedding=None
+    )
+    passes.clear()
+    assert _claim(uploads[0].pk, "batch")
+    stored = pipeline.upload_analyse_waiting(upload_id=uploads[0].pk, token="batch", fail=_unexpected)
+
+    assert sorted(stored) == sorted(u.pk for u in uploads)
+    assert passes == [len(uploads)]
+    for upload in uploads:
+        embedding, probs = _results(upload.pk)
+        np.testing.assert_allclose(embedding, alone[upload.pk][0], atol=1e-5)
+        assert probs.keys() == alone[upload.pk][1].keys() and len(probs) == len(style_model.classes)
+        np.testing.assert_allclose([probs[k] for k in probs], [alone[upload.pk][1][k] for k in probs], atol=1e-5)
+        upload.refresh_from_db()
+        assert (upload.status, upload.stage) == (Upload.Status.RUNNING, Upload.Stage.MATCHING)
+        assert upload.claim_token == "" and upload.lease_expires_at is None  # released for matching
+
+
+def test_the_batch_takes_only_uploads_that_wait_and_are_free(db, owner, style_model, passes) -> None:
+    first, free, leased, done, analysed, expired = (_stored_upload(owner, i, (224, 224)) for i in range(6))
+    now = timezone.now()
+    Upload.objects.filter(pk=leased.pk).update(
+        status=Upload.Status.RUNNING, claim_token="other-worker", lease_expires_at=now + timedelta(minutes=5)
+    )
+    Upload.objects.filter(pk=done.pk).update(status=Upload.Status.DONE)
+    assert _claim(analysed.pk, "earlier") and pipeline.upload_analyse(upload_id=analysed.pk, token="earlier")
+    # Queued again with an expired lease (its worker vanished): free to take.
+    Upload.objects.filter(pk=expired.pk).update(claim_token="dead-worker", lease_expires_at=now - timedelta(seconds=1))
+    passes.clear()
+
+    assert _claim(first.pk, "batch")
+    stored = pipeline.upload_analyse_waiting(upload_id=first.pk, token="batch", fail=_unexpected)
+
+    assert sorted(stored) == sorted([first.pk, free.pk, expired.pk]) and passes == [3]
+    leased.refresh_from_db()
+    assert leased.claim_token == "other-worker" and leased.embedding is None
+    assert Upload.objects.get(pk=done.pk).predictions.count() == 0
+    # A batch-mate's own message finds its analysis stored: no second pass, the chain goes on to matching.
+    before = list(Prediction.objects.filter(upload=free).values_list("pk", flat=True))
+    analyse_upload.apply(args=[free.pk])
+    assert list(Prediction.objects.filter(upload=free).values_list("pk", flat=True)) == before
+    assert passes == [3]
+    # A redelivery of the batch's own message may take its upload back (same token) until it is stored.
+    assert not _claim(first.pk, "batch")  # stored and released: matching comes next
+
+
+def test_batch_size_is_bounded(db, owner, style_model, passes, settings) -> None:
+    settings.ANALYSE_BATCH_MAX = 3
+    uploads = [_stored_upload(owner, i, (224, 224)) for i in range(5)]
+    assert _claim(uploads[0].pk, "batch")
+    stored = pipeline.upload_analyse_waiting(upload_id=uploads[0].pk, token="batch", fail=_unexpected)
+    assert stored == [u.pk for u in uploads[:3]] and passes == [3]  # oldest first
+    assert set(Upload.objects.filter(pk__in=[u.pk for u in uploads[3:]]).values_list("status", flat=True)) == {
+        Upload.Status.QUEUED
+    }
+
+
+def test_a_batch_mate_whose_lease_was_taken_writes_nothing(db, owner, style_model) -> None:
+    first, mate = (_stored_upload(owner, i, (224, 224)) for i in range(2))
+    assert _claim(first.pk, "batch")
+    assert pipeline.uploads_claim_waiting(token="batch", limit=5, exclude=[first.pk]) == [mate.pk]
+    # The batch stalls past its lease; the sweep's message takes the mate.
+    Upload.objects.filter(pk=mate.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert _claim(mate.pk, "sweep-message")
+
+    assert pipeline.uploads_analyse(upload_ids=[first.pk, mate.pk], token="batch") == [first.pk]
+    mate.refresh_from_db()
+    assert mate.embedding is None and mate.claim_token == "sweep-message" and mate.predictions.count() == 0
+
+
+def test_a_failing_image_fails_only_its_upload(db, owner, style_model, passes) -> None:
+    first, broken, last = (_stored_upload(owner, i, (400, 300)) for i in range(3))
+    with broken.image.storage.open(broken.image.name, "wb") as handle:
+        handle.write(b"\xff\xd8 not a jpeg any more")
+    failures: list[int] = []
+
+    def fail(upload_id: int, exc: Exception) -> None:
+        failures.append(upload_id)
+        pipeline.upload_fail(upload_id=upload_id, reason="unreadable", token="batch")
+
+    assert _claim(first.pk, "batch")
+    stored = pipeline.upload_analyse_waiting(upload_id=first.pk, token="batch", fail=fail)
+
+    assert sorted(stored) == sorted([first.pk, last.pk]) and failures == [broken.pk] and passes == [2]
+    broken.refresh_from_db()
+    assert broken.status == Upload.Status.FAILED and broken.error == "unreadable" and broken.embedding is None
+    assert Upload.objects.get(pk=last.pk).predictions.count() > 0
+
+
+def test_an_error_of_the_whole_batch_gives_the_mates_back(db, owner, style_model) -> None:
+    """An error the task retries (here: the image is gone, counted as retryable) raises; the mates'
+    leases are released for their own messages, the task's own upload keeps its lease for the retry."""
+    first, mate = (_stored_upload(owner, i, (224, 224)) for i in range(2))
+    first.image.storage.delete(first.image.name)
+    assert _claim(first.pk, "batch")
+    with pytest.raises(FileNotFoundError):
+        pipeline.upload_analyse_waiting(upload_id=first.pk, token="batch", fail=_unexpected, retry_on=(OSError,))
+    mate.refresh_from_db()
+    assert mate.claim_token == "" and mate.lease_expires_at is None and mate.embedding is None
+    assert _claim(mate.pk, "mate-own-message")
+    assert Upload.objects.get(pk=first.pk).claim_token == "batch"
+
+
+@pytest.fixture
+def uploads_waiting(demo_catalogue, owner) -> Iterator[list[Upload]]:
+    """Six uploads sent while no worker runs (one with a broken stored image), then a worker starts."""
+    uploads = [
+        services.upload_create(owner=owner, image_file=SimpleUploadedFile(f"p{i}.jpg", _jpeg(i, SIZES[i % len(SIZES)])))
+        for i in range(6)
+    ]
+    broken = uploads[3]
+    with broken.image.storage.open(broken.image.name, "wb") as handle:
+        handle.write(b"\xff\xd8 not a jpeg any more")
+    yield uploads
+
+
+def test_worker_batches_waiting_uploads_and_each_reaches_its_end(uploads_waiting, passes) -> None:
+    from artsite.celery import app
+
+    with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=30):
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if all(u.is_finished for u in Upload.objects.filter(pk__in=[u.pk for u in uploads_waiting])):
+                break
+            time.sleep(0.2)
+    rows = {u.pk: u for u in Upload.objects.filter(pk__in=[u.pk for u in uploads_waiting])}
+    broken = uploads_waiting[3].pk
+    assert rows[broken].status == Upload.Status.FAILED
+    assert "went wrong while analysing" in rows[broken].error
+    for pk, upload in rows.items():
+        if pk != broken:
+            assert upload.status == Upload.Status.DONE, (upload.stage, upload.error)
+            assert upload.matches.count() == 10 and upload.predictions.count() > 0
+    assert passes == [5]  # the first message took every readable waiting upload into one pass, once
