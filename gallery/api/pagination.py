@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from rest_framework import pagination
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
     """DRF's, with `page` documented as an integer ≥ 1 (out of range answers 404, see gallery.api.schema)."""
+
+    def get_page_number(self, request: Request, paginator) -> str | int:
+        # DRF reads `page=` (empty) as page 1 and `page=1&page=2` as page 2; the schema says one integer.
+        values = request.query_params.getlist(self.page_query_param)
+        if len(values) > 1 or values == [""]:
+            raise NotFound(self.invalid_page_message)
+        return super().get_page_number(request, paginator)
 
     def get_schema_operation_parameters(self, view) -> list[dict]:
         parameters = super().get_schema_operation_parameters(view)

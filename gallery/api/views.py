@@ -62,6 +62,12 @@ class NotEmbedded(exceptions.APIException):
     default_code = "not_embedded"
 
 
+def text_filter(help_text: str) -> serializers.RegexField:
+    """An optional free-text query parameter. The pattern says in the schema what DRF's CharField
+    enforces anyway: no NUL character (PostgreSQL cannot store or compare one)."""
+    return serializers.RegexField(r"^[^\x00]*$", required=False, allow_blank=True, max_length=200, help_text=help_text)
+
+
 def paginated_response(*, view: APIView, request: Request, queryset: QuerySet, serializer_class: type) -> Response:
     """One page of `queryset` rendered with `serializer_class`, in DRF's `{count, next, previous, results}`."""
     paginator = view.pagination_class()
@@ -276,9 +282,7 @@ class ArtworkListApi(APIView):
     pagination_class: type[PageNumberPagination] = api_settings.DEFAULT_PAGINATION_CLASS
 
     class FilterSerializer(serializers.Serializer):
-        style = serializers.CharField(
-            required=False, allow_blank=True, help_text="Style slug or name (any case); empty: all"
-        )
+        style = text_filter("Style slug or name (any case); empty: all")
         # A regex, not SlugField: an empty value means "all painters", and the schema must say so.
         artist = serializers.RegexField(
             r"^[-a-zA-Z0-9_]*$", required=False, allow_blank=True, help_text="Painter slug; empty: all"
@@ -361,9 +365,7 @@ class ArtistListApi(APIView):
     pagination_class: type[PageNumberPagination] = api_settings.DEFAULT_PAGINATION_CLASS
 
     class FilterSerializer(serializers.Serializer):
-        q = serializers.CharField(
-            required=False, allow_blank=True, help_text="Part of the painter's name (any case); empty: all"
-        )
+        q = text_filter("Part of the painter's name (any case); empty: all")
 
     @extend_schema(
         summary="Painters",

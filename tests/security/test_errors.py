@@ -25,6 +25,12 @@ def test_api_paths_that_match_no_route_answer_json_404(quiet_client, path: str) 
     _is_json_error(quiet_client.get(path), 404)
 
 
+@pytest.mark.parametrize("query", ["page=", "page=0", "page=1&page=2", "page=abc", "page=99"])
+def test_a_page_that_is_not_one_number_in_range_answers_json_404(quiet_client, query: str) -> None:
+    """As the schema documents: `page` is one integer from 1, and past the last page is 404."""
+    _is_json_error(quiet_client.get(f"/api/artworks/?{query}"), 404)
+
+
 def test_api_unknown_host_answers_json_400(quiet_client) -> None:
     _is_json_error(quiet_client.get("/api/styles/", HTTP_HOST="evil.example"), 400)
 
