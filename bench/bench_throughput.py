@@ -1,0 +1,152 @@
+"""Upload throughput of a running artsite (web + Celery worker + services) under concurrent clients.
+
+    python bench/bench_throughput.py --base-url http://127.0.0.1:8000 [--clients 20] [--uploads 100]
+                                     [--worker-log .run/celery.log]
+
+1. A single upload on an idle worker: after one warm-up upload, `--single` uploads one after another
+   (a catalogue painting each), timed from the POST until GET /api/uploads/{id}/ says done (polled
+   every 20 ms).
+2. `--clients` concurrent clients upload `--uploads` images in all, mixed sizes (96 px thumbnails,
+   224 px, 800 px, 2,000 px and ~6 MB 4,000 px photos, the same mix each run): uploads per second
+   over the whole run and p50/p95 upload-to-results (polled every 50 ms, so 20 pollers do not take
+   the cores the worker needs).
+3. With `--worker-log`, the analysis batch sizes the worker logged during the run
+   ("analysing N uploads in one batch"; a batch of one logs nothing).
+
+Start the site with the upload throttle raised (ARTSITE_UPLOAD_THROTTLE=100000/hour; the default
+60/hour per user stops the run) and compare batching on and off by restarting the worker with
+ARTSITE_ANALYSE_BATCH_MAX=1. A separate database (DATABASE_URL), Neo4j label (NEO4J_ARTIST_LABEL),
+cache prefix, media folder and broker database (CELERY_BROKER_URL .../7) keep the run away from the
+development data; `manage.py migrate`, `import_catalogue demo/catalogue`, `embed_catalogue` fill it. Signs in
+like bench/bench_http.py (a throw-away `bench-<random>` user unless --username/--password). Only
+127.0.0.1 is accepted as a target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import re
+import statistics
+import threading
+import time
+from pathlib import Path
+
+from bench_http import IMAGES, Client, multipart, pct, sign_in
+from PIL import Image
+
+SIZES = [96, 224, 800, 2000, 4000]  # longest side; the last ones are phone-photo sized
+
+
+def _photo(path: Path, side: int) -> bytes:
+    """A catalogue painting at `side` px on its longest side; the largest get sensor-like noise and
+    quality 95, so they weigh what a phone photo does (~6 MB at 4,000 px)."""
+    import numpy as np
+
+    with Image.open(path) as img:
+        img = img.convert("RGB")
+        scale = side / max(img.size)
+        img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.BICUBIC)
+    if side >= 2000:
+        rng = np.random.default_rng(side)
+        noisy = np.asarray(img, np.int16) + rng.integers(-10, 11, (img.height, img.width, 3), dtype=np.int16)
+        img = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=95 if side >= 2000 else 88)
+    return out.getvalue()
+
+
+def upload_and_wait(client: Client, name: str, data: bytes, poll_s: float) -> float:
+    body, ctype = multipart("image", name, data)
+    started = time.perf_counter()
+    status, reply = client.request("POST", "/api/uploads/", body, {"Content-Type": ctype})
+    assert status == 202, (status, reply[:300])
+    upload_id = json.loads(reply)["id"]
+    while True:
+        status, reply = client.request("GET", f"/api/uploads/{upload_id}/")
+        state = json.loads(reply)["status"]
+        if state in {"done", "failed"}:
+            break
+        time.sleep(poll_s)
+    assert state == "done", reply[:300]
+    return time.perf_counter() - started
+
+
+def bench_single(client: Client, n: int) -> None:
+    painting = IMAGES[0].read_bytes()
+    warm = upload_and_wait(client, "warm-up.jpg", painting, 0.02)
+    times = [upload_and_wait(client, f"single-{i}.jpg", IMAGES[1 + i].read_bytes(), 0.02) for i in range(n)]
+    print(
+        f"single upload on an idle worker ({n} in a row, warm-up {warm * 1000:.0f} ms): "
+        f"p50 {statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms"
+    )
+
+
+def bench_concurrent(template: Client, base: str, clients: int, total: int) -> None:
+    images = [(f"{side}px-{i}.jpg", _photo(IMAGES[i % len(IMAGES)], side)) for i, side in enumerate(SIZES * 4)]
+    big = max(len(data) for _, data in images) / 2**20
+    latencies: list[float] = []
+    lock = threading.Lock()
+    counter = iter(range(total))
+
+    def run() -> None:
+        c = Client(base)
+        c.token = template.token
+        for i in counter:  # shared iterator: next() on a range iterator is atomic under the GIL
+            name, data = images[i % len(images)]
+            took = upload_and_wait(c, name, data, 0.05)
+            with lock:
+                latencies.append(took)
+
+    threads = [threading.Thread(target=run) for _ in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    print(
+        f"{clients} clients, {len(latencies)} uploads (sizes {SIZES} px, largest {big:.1f} MB): "
+        f"{len(latencies) / elapsed:.1f} uploads/s over {elapsed:.1f} s; upload → results "
+        f"p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {pct(latencies, 0.95) * 1000:.0f} ms, "
+        f"max {max(latencies) * 1000:.0f} ms"
+    )
+
+
+def batch_sizes(log: Path, offset: int) -> None:
+    with log.open("rb") as handle:
+        handle.seek(offset)
+        text = handle.read().decode(errors="replace")
+    sizes = [int(n) for n in re.findall(r"analysing (\d+) uploads in one batch", text)]
+    analysed = len(re.findall(r"analyse_upload\[[^\]]+\] succeeded", text))
+    if sizes:
+        print(
+            f"worker: {len(sizes)} batches of 2+ (mean {statistics.mean(sizes):.1f}, max {max(sizes)}) "
+            f"among {analysed} analyse messages"
+        )
+    else:
+        print(f"worker: no batch of 2+ among {analysed} analyse messages")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--uploads", type=int, default=100)
+    parser.add_argument("--single", type=int, default=5)
+    parser.add_argument("--worker-log", type=Path, default=None)
+    parser.add_argument("--username")
+    parser.add_argument("--password")
+    args = parser.parse_args()
+
+    client = sign_in(args.base_url, args.username, args.password)
+    bench_single(client, args.single)
+    offset = args.worker_log.stat().st_size if args.worker_log else 0
+    bench_concurrent(client, args.base_url, args.clients, args.uploads)
+    if args.worker_log:
+        batch_sizes(args.worker_log, offset)
+
+
+if __name__ == "__main__":
+    main()
