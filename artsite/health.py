@@ -8,11 +8,17 @@ process itself, for a liveness probe that must not restart web processes when a 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.decorators import method_decorator
+from django.views import View
 from django.views.decorators.cache import never_cache
 from health_check.base import HealthCheck
 from health_check.checks import Cache, Database, Storage
@@ -71,13 +77,29 @@ def checks() -> list:
 
 
 class HealthView(HealthCheckView):
-    """Every dependency: database, cache, broker, Neo4j, storage, a live worker."""
+    """Every dependency: database, cache, broker, Neo4j, storage, a live worker.
+
+    A synchronous view that runs the library's async checks on an event loop of its own, in a
+    helper thread: under WSGI (gunicorn) there is no loop to share, and Django's async_to_sync
+    refuses to run in a thread that already has one (a test process after Playwright, for one).
+    """
 
     template_name = "ops/health.html"
 
     @property
     def checks(self):  # type: ignore[override]  # read at request time: tests change settings
         return checks()
+
+    @method_decorator(transaction.non_atomic_requests)
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[override]
+        response = View.dispatch(self, request, *args, **kwargs)
+        patch_vary_headers(response, ["Accept"])
+        add_never_cache_headers(response)
+        return response
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[override]
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, HealthCheckView.get(self, request, *args, **kwargs)).result()
 
 
 @never_cache

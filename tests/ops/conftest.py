@@ -99,9 +99,10 @@ def _children(pid: int) -> set[int]:
 
 @contextmanager
 def worker_process(
-    tmp_path: Path, name: str, *, env: dict[str, str] | None = None, ready_timeout: float = 180
+    tmp_path: Path, name: str, *, env: dict[str, str] | None = None, beat: bool = False, ready_timeout: float = 180
 ) -> Iterator[dict]:
-    """`celery worker --pool=prefork --concurrency=1` as a subprocess on this run's queue and database."""
+    """`celery worker --pool=prefork --concurrency=1` as a subprocess on this run's queue and database
+    (`beat=True`: with the periodic stale-upload sweep inside, as on the one production host that runs it)."""
     log = tmp_path / f"{name}.log"
     media = tmp_path / f"{name}-media"
     media.mkdir(exist_ok=True)
@@ -110,6 +111,8 @@ def worker_process(
         "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "-n", f"{name}-{uuid.uuid4().hex[:6]}@%h",
         "--without-mingle", "--without-gossip", "-l", "info", f"--logfile={log}",
     ]  # fmt: skip
+    if beat:
+        command += ["-B", f"--schedule={tmp_path / f'{name}-beat-schedule'}"]
     process_env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.ops.worker_settings",
