@@ -161,7 +161,10 @@ def upload_analyse_waiting(
     try:
         return uploads_analyse(upload_ids=ids, token=token, fail=fail, retry_on=retry_on)
     except BaseException:
-        uploads_release(upload_ids=ids[1:], token=token)
+        try:
+            uploads_release(upload_ids=ids[1:], token=token)
+        except Exception:  # the database itself may be what failed: the leases then expire, the sweep re-sends
+            logger.exception("could not give back the leases of upload %s's batch-mates", upload_id)
         raise
 
 
