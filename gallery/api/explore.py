@@ -7,8 +7,7 @@ serializers render; errors are JSON (`{"detail": ...}` or `{"field": [...]}`).
 from __future__ import annotations
 
 from django.http import HttpResponse
-from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -20,7 +19,13 @@ from gallery.painter_paths import DEFAULT_MAX_HOPS, MAX_HOPS_LIMIT, PathInputErr
 from recommender import graph, insights, map_read, palette_search
 
 from . import selectors
-from .serializers import ArtistRefSerializer, ArtworkSummarySerializer, ErrorSerializer
+from .serializers import (
+    ArtistRefSerializer,
+    ArtworkSummarySerializer,
+    ErrorSerializer,
+    PaletteColourSerializer,
+    UploadInsightSerializer,
+)
 from .views import INVALID_INPUT, NOT_AUTHENTICATED, NOT_FOUND
 
 
@@ -111,15 +116,6 @@ class ArtistPathApi(APIView):
 
 
 # --- Colour palettes ------------------------------------------------------------------------------
-
-
-class PaletteColourSerializer(serializers.Serializer):
-    hex = serializers.CharField(help_text="sRGB, like #c48f2c")
-    name = serializers.CharField(help_text="Nearest of the site's colour names")
-    share = serializers.FloatField(help_text="Fraction of the painting's pixels, 0..1 (a palette's shares sum to 1)")
-    l = serializers.FloatField(help_text="CIELAB L* (D65)")  # noqa: E741
-    a = serializers.FloatField(help_text="CIELAB a*")
-    b = serializers.FloatField(help_text="CIELAB b*")
 
 
 class ArtworkPaletteSerializer(serializers.Serializer):
@@ -331,33 +327,6 @@ class NotPlaceable(exceptions.APIException):
 
 
 # --- An upload's insights ---------------------------------------------------------------------------
-
-
-class DuplicateSerializer(serializers.Serializer):
-    artwork = ArtworkSummarySerializer(source="duplicate_of")
-    similarity = serializers.FloatField(source="duplicate_similarity", help_text="Cosine similarity of the embeddings")
-    hash_distance = serializers.IntegerField(
-        source="duplicate_hash_distance", allow_null=True, help_text="Differing bits of the 64-bit perceptual hashes"
-    )
-
-
-class UploadInsightSerializer(serializers.Serializer):
-    palette = PaletteColourSerializer(many=True)
-    duplicate_of = serializers.SerializerMethodField(help_text="The catalogue work this is a copy of, or null")
-    heatmap_url = serializers.SerializerMethodField(help_text="Grad-CAM overlay of the top style (JPEG), or null")
-    heatmap_style = serializers.CharField(help_text="The style the heat map explains")
-    heatmap_ms = serializers.FloatField(allow_null=True, help_text="Extra time the heat map took in the worker")
-
-    @extend_schema_field(DuplicateSerializer(allow_null=True))
-    def get_duplicate_of(self, insight) -> dict | None:
-        if insight.duplicate_of is None:
-            return None
-        return DuplicateSerializer(insight, context=self.context).data
-
-    def get_heatmap_url(self, insight) -> str | None:
-        if not insight.heatmap:
-            return None
-        return self.context["request"].build_absolute_uri(reverse("gallery:upload_heatmap", args=[insight.upload_id]))
 
 
 class UploadInsightApi(APIView):

@@ -7,6 +7,7 @@ prefetch_related): none of them runs a query per row. Image URLs are absolute wh
 
 from __future__ import annotations
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -100,10 +101,62 @@ class UploadListItemSerializer(serializers.Serializer):
     predictions = PredictionSerializer(many=True, help_text="Styles, most probable first")
 
 
+# --- An upload's insights (recommender.insights): also served alone by gallery.api.explore ---------
+
+
+class PaletteColourSerializer(serializers.Serializer):
+    hex = serializers.CharField(help_text="sRGB, like #c48f2c")
+    name = serializers.CharField(help_text="Nearest of the site's colour names")
+    share = serializers.FloatField(help_text="Fraction of the painting's pixels, 0..1 (a palette's shares sum to 1)")
+    l = serializers.FloatField(help_text="CIELAB L* (D65)")  # noqa: E741
+    a = serializers.FloatField(help_text="CIELAB a*")
+    b = serializers.FloatField(help_text="CIELAB b*")
+
+
+class DuplicateSerializer(serializers.Serializer):
+    artwork = ArtworkSummarySerializer(source="duplicate_of")
+    similarity = serializers.FloatField(source="duplicate_similarity", help_text="Cosine similarity of the embeddings")
+    hash_distance = serializers.IntegerField(
+        source="duplicate_hash_distance", allow_null=True, help_text="Differing bits of the 64-bit perceptual hashes"
+    )
+
+
+class UploadInsightSerializer(serializers.Serializer):
+    palette = PaletteColourSerializer(many=True)
+    duplicate_of = serializers.SerializerMethodField(help_text="The catalogue work this is a copy of, or null")
+    heatmap_url = serializers.SerializerMethodField(help_text="Grad-CAM overlay of the top style (JPEG), or null")
+    heatmap_style = serializers.CharField(help_text="The style the heat map explains")
+    heatmap_ms = serializers.FloatField(allow_null=True, help_text="Extra time the heat map took in the worker")
+
+    @extend_schema_field(DuplicateSerializer(allow_null=True))
+    def get_duplicate_of(self, insight) -> dict | None:
+        if insight.duplicate_of is None:
+            return None
+        return DuplicateSerializer(insight, context=self.context).data
+
+    def get_heatmap_url(self, insight) -> str | None:
+        if not insight.heatmap:
+            return None
+        return self.context["request"].build_absolute_uri(reverse("gallery:upload_heatmap", args=[insight.upload_id]))
+
+
 class UploadSerializer(UploadListItemSerializer):
     """An upload with its results: style predictions and similar catalogue works (empty until done)."""
 
     matches = MatchSerializer(many=True, help_text="Similar catalogue works, best first")
+    insights = serializers.SerializerMethodField(
+        help_text="Palette, the catalogue work it is a copy of, and the heat map; null until analysed "
+        "(also at /api/uploads/{id}/insights/)"
+    )
+
+    @extend_schema_field(UploadInsightSerializer(allow_null=True))
+    def get_insights(self, upload) -> dict | None:
+        # One query, for the detail only (the list serializer has no insights): the row is not on the
+        # selector's prefetch because only this view and the results page read it.
+        from recommender.insights import upload_insight_get
+
+        insight = upload_insight_get(upload_id=upload.pk)
+        return UploadInsightSerializer(insight, context=self.context).data if insight else None
 
 
 class SimilarWorksSerializer(serializers.Serializer):

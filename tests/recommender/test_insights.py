@@ -115,6 +115,8 @@ def test_results_page_api_and_heatmap_are_for_the_owner_only(client, demo_catalo
     assert body["duplicate_of"]["similarity"] > 0.9
     assert body["heatmap_url"].endswith(heatmap_url) and body["heatmap_style"]
     assert 4 <= len(body["palette"]) <= 6
+    detail = client.get(reverse("api:upload_detail", args=[upload.pk])).json()  # the upload itself carries them too
+    assert detail["insights"] == body
 
     client.force_login(other_user)
     assert client.get(heatmap_url).status_code == 404
@@ -128,6 +130,7 @@ def test_results_page_api_and_heatmap_are_for_the_owner_only(client, demo_catalo
     pending.save()
     client.force_login(owner)
     assert client.get(reverse("explore-api:upload_insights", args=[pending.pk])).status_code == 409
+    assert client.get(reverse("api:upload_detail", args=[pending.pk])).json()["insights"] is None
 
 
 def test_deleting_an_upload_deletes_its_heat_map(demo_catalogue, owner, style_model):
