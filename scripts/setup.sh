@@ -17,3 +17,5 @@ $PY manage.py import_catalogue demo/catalogue --if-empty --verbosity 0
 $PY manage.py embed_catalogue
 # Palettes of works embedded before palettes existed (new works get theirs while being embedded).
 $PY manage.py fill_palettes --verbosity 0
+# The map of the catalogue, once per model version (re-run build_catalogue_map after large imports).
+$PY manage.py build_catalogue_map --if-missing --verbosity 0

@@ -150,3 +150,10 @@ def test_an_embedded_artwork_links_to_its_place_on_the_map(client, embedded_cata
     catalogue_map_build(version=embedded_catalogue["version"])
     html = client.get(reverse("gallery:catalogue_map"), {"focus": work.pk}).content.decode()
     assert f'data-focus="{work.pk}"' in html
+
+
+def test_if_missing_builds_once(embedded_catalogue):
+    call_command("build_catalogue_map", "--if-missing", verbosity=0)
+    first = MapLayout.objects.get(model_version=embedded_catalogue["version"])
+    call_command("build_catalogue_map", "--if-missing", verbosity=0)
+    assert MapLayout.objects.get(model_version=embedded_catalogue["version"]).pk == first.pk

@@ -19,11 +19,18 @@ class Command(BaseCommand):
         )
         parser.add_argument("--perplexity", type=float, default=30.0)
         parser.add_argument("--seed", type=int, default=20261126)
+        parser.add_argument(
+            "--if-missing", action="store_true", help="do nothing when the version already has a map (make run)"
+        )
 
     def handle(self, *args, model_version: str | None, perplexity: float, seed: int, **options) -> None:
         from recommender import versions
+        from recommender.models import MapLayout
 
         version = model_version or versions.ensure_active_recorded()
+        if options["if_missing"] and MapLayout.objects.filter(model_version=version).exists():
+            self.stdout.write(f"map: {version} has one already")
+            return
         quiet = options["verbosity"] == 0
         with tqdm(total=TOTAL_ITERATIONS, unit="it", desc="t-SNE", disable=quiet) as bar:
             try:
