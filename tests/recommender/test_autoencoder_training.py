@@ -71,6 +71,6 @@ def test_files_path_equals_one_forward_pass_over_the_decoded_images(style_model)
 def test_command_refuses_a_folder_without_a_catalogue(tmp_path: Path) -> None:
     from django.core.management import CommandError, call_command
 
-    with pytest.raises(CommandError, match="no catalogue.csv"):
+    with pytest.raises(CommandError, match=r"no catalogue\.csv"):
         call_command("train_autoencoder", "--data", str(tmp_path), "--out", str(tmp_path / "out"))
     assert not (tmp_path / "out").exists()
