@@ -93,15 +93,18 @@ def _leased(upload_id: int, token: str) -> Upload | None:
 
 def uploads_claim_waiting(*, token: str, limit: int, exclude: Collection[int] = ()) -> list[int]:
     """Take the analysis lease, under `token`, on up to `limit` uploads that wait for a worker (queued,
-    lease free, no embedding), oldest first; returns their ids. Rows another transaction is claiming
-    are skipped, so two workers collecting at once split the queue instead of waiting on each other."""
+    lease free, no embedding), oldest first; returns their ids. Uploads this token already holds and
+    has not analysed (its batch, when a killed worker child's message comes back) are taken again.
+    Rows another transaction is claiming are skipped, so two workers collecting at once split the
+    queue instead of waiting on each other."""
     if limit <= 0:
         return []
     now = timezone.now()
+    waiting = (_lease_free(now) & Q(status=Upload.Status.QUEUED)) | Q(claim_token=token, status__in=UNFINISHED)
     with transaction.atomic():
         ids = list(
             Upload.objects.select_for_update(skip_locked=True)
-            .filter(_lease_free(now), status=Upload.Status.QUEUED, embedding__isnull=True)
+            .filter(waiting, embedding__isnull=True)
             .exclude(pk__in=list(exclude))
             .order_by("id")
             .values_list("id", flat=True)[:limit]

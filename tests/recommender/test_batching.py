@@ -147,6 +147,19 @@ def test_batch_size_is_bounded(db, owner, style_model, passes, settings) -> None
     }
 
 
+def test_a_redelivered_batch_message_takes_its_whole_batch_back(db, owner, style_model, passes) -> None:
+    """The worker child died mid-batch (nothing stored): the message comes back with the same task id
+    and takes its own upload and the batch-mates it held, whose leases are still live."""
+    first, mate, other = (_stored_upload(owner, i, (224, 224)) for i in range(3))
+    assert _claim(first.pk, "batch")
+    assert pipeline.uploads_claim_waiting(token="batch", limit=1, exclude=[first.pk]) == [mate.pk]
+    assert not _claim(mate.pk, "mate-own-message")  # the batch's lease is live
+
+    assert _claim(first.pk, "batch")  # redelivery
+    stored = pipeline.upload_analyse_waiting(upload_id=first.pk, token="batch", fail=_unexpected)
+    assert sorted(stored) == sorted([first.pk, mate.pk, other.pk]) and passes == [3]
+
+
 def test_a_batch_mate_whose_lease_was_taken_writes_nothing(db, owner, style_model) -> None:
     first, mate = (_stored_upload(owner, i, (224, 224)) for i in range(2))
     assert _claim(first.pk, "batch")
