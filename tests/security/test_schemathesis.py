@@ -55,6 +55,7 @@ def test_schemathesis_finds_nothing(live_server, owner, tmp_path: Path) -> None:
         "--report-dir",
         str(tmp_path),
     ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=420)
+    # cwd: schemathesis keeps a cache folder (.schemathesis/) where it runs; not in the checkout.
+    result = subprocess.run(command, capture_output=True, text=True, timeout=420, cwd=tmp_path)
     (tmp_path / "schemathesis.txt").write_text(result.stdout + result.stderr)  # the whole report, for a failure
     assert result.returncode == 0, result.stdout[-12000:] + result.stderr[-3000:]
