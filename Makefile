@@ -23,6 +23,8 @@ run: setup
 	@bash scripts/run.sh
 
 test: venv services
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 	@bash scripts/system-deps.sh --with-browser
 	@bash scripts/browser-deps.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
