@@ -22,7 +22,6 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from health_check.base import HealthCheck
 from health_check.checks import Cache, Database, Storage
-from health_check.contrib.celery import Ping
 from health_check.contrib.redis import Redis
 from health_check.exceptions import ServiceUnavailable
 from health_check.views import HealthCheckView
@@ -50,15 +49,39 @@ class Broker(Redis):
 
 
 @dataclasses.dataclass
-class Worker(Ping):
-    """At least one Celery worker answers a ping and consumes the default queue."""
+class Worker(HealthCheck):
+    """A Celery worker answers on the control channel and consumes this site's default queue.
+
+    One `inspect active_queues` broadcast (django-health-check's Ping pings, then inspects every
+    worker that answered): a worker that answers proves it is alive, and only workers consuming our
+    queue count — other sites' or test runs' workers on the same Redis do not.
+    """
+
+    timeout: datetime.timedelta = dataclasses.field(default=datetime.timedelta(seconds=2), repr=False)
 
     def __repr__(self) -> str:
-        return f"Worker(queue={self.app.conf.task_default_queue!r})"
+        return f"Worker(queue={self._queue()!r})"
+
+    @staticmethod
+    def _queue() -> str:
+        from artsite.celery import app
+
+        return str(app.conf.task_default_queue)
 
     @property
     def labels(self) -> dict[str, str]:
-        return {"check": "Worker", "queue": str(self.app.conf.task_default_queue)}
+        return {"check": "Worker", "queue": self._queue()}
+
+    def run(self) -> None:
+        from artsite.celery import app
+
+        queue = self._queue()
+        try:
+            replies = app.control.inspect(timeout=self.timeout.total_seconds()).active_queues() or {}
+        except OSError as exc:
+            raise ServiceUnavailable(f"broker unreachable ({exc.__class__.__name__})") from exc
+        if not any(q.get("name") == queue for queues in replies.values() for q in queues or []):
+            raise ServiceUnavailable(f"no live worker consumes the queue {queue!r}")
 
 
 def _broker_client() -> AsyncRedis:
