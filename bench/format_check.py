@@ -4,7 +4,8 @@ format-swapped, through the full app path (decode, preprocess, StyleModel); prin
     python bench/format_check.py [--style DIR] [--split-from DIR] [--parts val,val_unseen]
 
 ``--split-from`` names the artefact whose ``split.json`` picks the images (default: ``--style``'s
-own), so an older model can be compared with a newer one on the same paintings. Only validation
+own), so an older model can be compared with a newer one on the same paintings;
+``--exclude-train-of`` drops the images an older model trained on. Only validation
 parts by default: pass ``--parts test,test_unseen`` once, for the model you ship. The numbers
 come from the same report code as the training run's model card (``training.loop.report``).
 """
@@ -43,17 +44,26 @@ def main() -> None:
     ap.add_argument("--split-from", type=Path, default=None)
     ap.add_argument("--parts", default="val,val_unseen")
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument(
+        "--exclude-train-of",
+        type=Path,
+        default=None,
+        help="leave out images in the training part of this artefact's split (to compare an older model fairly)",
+    )
     args = ap.parse_args()
 
     model = StyleModel(args.style)
     split, source = load_split(resolve_artifact_dir(args.split_from or args.style))
     paintings = {p.id: p for p in read_paintings(settings.CATALOGUE_DIR, settings.EXTRA_TRAINING_DIR)}
     classes = model.classes
+    excluded: set[str] = set()
+    if args.exclude_train_of is not None:
+        excluded = set(load_split(resolve_artifact_dir(args.exclude_train_of))[0]["train"])
     print(f"model {model.version}; split {source}\n")
     print("| part | n | top-1 | top-3 | macro-F1 | top-1 neutral | A into B styles, neutral | swap agreement | probe |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for part in args.parts.split(","):
-        items = [paintings[i] for i in split[part] if i in paintings]
+        items = [paintings[i] for i in split[part] if i in paintings and i not in excluded]
         if not items:
             continue
         y = np.array([classes.index(p.style) for p in items])

@@ -14,7 +14,9 @@ $PY manage.py ensure_demo_admin
 $PY manage.py import_catalogue demo/catalogue --if-empty --verbosity 0
 # Whatever lacks an embedding of the current model (the demo catalogue on a fresh clone) gets one,
 # so similar works appear without a manual step. A no-op when everything is embedded.
-$PY manage.py embed_catalogue
+# A newer committed model (CURRENT moved, e.g. after a pull) becomes the served one first: the switch
+# embeds the catalogue beside the old vectors, then flips search and the pipeline in one transaction.
+$PY manage.py embed_catalogue --follow-configured
 # Palettes of works embedded before palettes existed (new works get theirs while being embedded).
 $PY manage.py fill_palettes --verbosity 0
 # The map of the catalogue, once per model version (re-run build_catalogue_map after large imports).

@@ -1,3 +1,4 @@
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
@@ -14,12 +15,23 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--batch", type=int, default=32)
         parser.add_argument("--limit", type=int, default=None)
+        parser.add_argument(
+            "--follow-configured",
+            action="store_true",
+            help="when CURRENT names another model than the active one, switch to it first (make run does: "
+            "the committed model is the one to serve)",
+        )
 
-    def handle(self, *args, batch: int, limit: int | None, **options) -> None:
+    def handle(self, *args, batch: int, limit: int | None, follow_configured: bool, **options) -> None:
         ensure_active_recorded()  # the first run pins the configured model as the active version
         model = active_style_model()
         configured = default_version()
-        if configured != model.version:
+        if configured != model.version and follow_configured:
+            # The same switch as the admin's: the new vectors are computed beside the old ones, then flipped.
+            self.stdout.write(f"embeddings: switching from {model.version} to the configured {configured}")
+            call_command("activate_style_model", configured, foreground=True, stdout=self.stdout)
+            model = active_style_model()
+        elif configured != model.version:
             # A newer artefact was trained (CURRENT moved) but the site still serves the active one.
             self.stdout.write(
                 self.style.WARNING(
