@@ -118,6 +118,26 @@ def test_embed_catalogue_only_writes_the_active_version(demo_catalogue, style_mo
     assert set(Artwork.objects.values_list("embedding_version", flat=True)) == {style_model.version}
 
 
+def test_make_run_switches_to_the_configured_model(demo_catalogue, style_model, two_versions, second_version):
+    """`embed_catalogue --follow-configured` (make run): when CURRENT names another model than the
+    active one, the catalogue is embedded with it beside the old vectors and the site switches."""
+    from recommender.ml.style_model import StyleModel, set_style_model
+
+    root, _ = second_version
+    call_command("embed_catalogue", verbosity=0)
+    assert versions.active_version() == style_model.version
+    set_style_model(StyleModel(root / "v2"))  # what a pull that moved CURRENT looks like
+    try:
+        call_command("embed_catalogue", verbosity=0)  # without the flag a new CURRENT changes nothing
+        assert versions.active_version() == style_model.version
+        call_command("embed_catalogue", follow_configured=True, verbosity=0)
+    finally:
+        set_style_model(style_model)
+    assert versions.active_version() == two_versions
+    assert set(Artwork.objects.values_list("embedding_version", flat=True)) == {two_versions}
+    assert StyleModelVersion.objects.get(version=style_model.version).state == StyleModelVersion.State.RETIRED
+
+
 def test_artwork_added_during_a_switch_gets_both_versions(demo_catalogue, style_model, two_versions):
     from recommender.embeddings import artwork_embed
     from tests.factories import artwork_create
