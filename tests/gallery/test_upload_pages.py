@@ -14,6 +14,7 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from gallery.models import Artwork, Style, Upload
 from recommender.tasks import analyse_upload, match_upload
@@ -232,7 +233,7 @@ def test_finished_upload_shows_chart_description_painters_and_similar_grid(
     assert f"{predictions[0].probability * 100:.1f}%" in html
     assert style_model.version in html
     top = Style.objects.get(pk=predictions[0].style_id)
-    assert top.description and top.description in html
+    assert top.description and escape(top.description) in html  # as the template escapes it
 
     # Famous painters of that style, each linking to their page.
     famous = list(ctx["results"].famous_painters)
