@@ -5,7 +5,6 @@ An upload's analysis is the recommender's job: `upload_create` hands it to `reco
 
 from __future__ import annotations
 
-import csv
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from PIL import Image, UnidentifiedImageError
 from recommender import graph, tasks
 from recommender.insights import upload_insight_files
 
+from .catalogue_folder import CatalogueFolder
 from .fetch import fetch_image_bytes
 from .images import ImageRejected, normalise_image
 from .models import Artist, Artwork, Genre, Influence, Style, Upload
@@ -47,11 +47,6 @@ def _int_or_none(value: str) -> int | None:
         return int(float(value)) if value else None
     except ValueError:
         return None
-
-
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
 
 
 def _unique_slug(name: str, taken: set[str]) -> str:
@@ -142,9 +137,8 @@ def catalogue_import(
     """
     directory = Path(directory)
     report = ImportReport()
-    artist_rows = _read_csv(directory / "artists.csv") if (directory / "artists.csv").exists() else []
-    influence_rows = _read_csv(directory / "influences.csv") if (directory / "influences.csv").exists() else []
-    rows = _read_csv(directory / "catalogue.csv")
+    folder = CatalogueFolder(directory)
+    artist_rows, influence_rows, rows = folder.artists().rows, folder.influences().rows, folder.catalogue().rows
     if limit is not None:
         rows = rows[:limit]
 
