@@ -25,7 +25,6 @@ up (``django.setup()``); nothing here queries the database.
 
 from __future__ import annotations
 
-import csv
 import itertools
 import json
 from collections import deque
@@ -85,8 +84,9 @@ class InfluenceGraph:
     @classmethod
     def from_csv(cls, path: Path) -> InfluenceGraph:
         """``influences.csv`` (``artist,influenced_by,source``) of the catalogue."""
-        with open(path, newline="", encoding="utf-8") as fh:
-            return cls.from_edges((r["artist"].strip(), r["influenced_by"].strip()) for r in csv.DictReader(fh))
+        from gallery.catalogue_folder import read_table
+
+        return cls.from_edges((r["artist"].strip(), r["influenced_by"].strip()) for r in read_table(path).rows)
 
     def _bfs(self, source: str, max_hops: int) -> dict[str, list[str]]:
         """Undirected BFS: painter -> node names of one shortest path from ``source`` (≤ max_hops)."""

@@ -3,7 +3,6 @@ and two workers on one queue with one killed lose nothing and finish nothing twi
 
 from __future__ import annotations
 
-import csv
 import time
 
 import numpy as np
@@ -15,6 +14,7 @@ from django.db import connection
 from django.urls import reverse
 
 from gallery.catalogue import artwork_save
+from gallery.catalogue_folder import CatalogueFolder
 from gallery.models import Artwork, Match, Prediction, Upload
 from tests.factories import style_get
 
@@ -24,8 +24,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def _painting(index: int) -> bytes:
-    with (settings.DEMO_CATALOGUE_DIR / "catalogue.csv").open(newline="", encoding="utf-8") as handle:
-        row = list(csv.DictReader(handle))[index]
+    row = CatalogueFolder(settings.DEMO_CATALOGUE_DIR).catalogue().rows[index]
     return (settings.DEMO_CATALOGUE_DIR / row["file"]).read_bytes()
 
 

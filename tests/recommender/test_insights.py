@@ -6,7 +6,6 @@ steps run in this process (no broker), as recommender.tasks would run them in a 
 
 from __future__ import annotations
 
-import csv
 import io
 
 import pytest
@@ -16,6 +15,7 @@ from django.urls import reverse
 from PIL import Image
 
 from gallery import services
+from gallery.catalogue_folder import CatalogueFolder
 from gallery.models import Artwork, Upload
 from recommender.fingerprint import hamming
 from recommender.models import UploadInsight
@@ -46,8 +46,8 @@ def _catalogue_image(row: dict[str, str]) -> Image.Image:
 def _painting_not_in_slice(demo_catalogue) -> dict[str, str]:
     """A demo painting that the fixture did not import: a real painting the catalogue does not hold."""
     imported = {row["id"] for row in demo_catalogue}
-    with (settings.DEMO_CATALOGUE_DIR / "catalogue.csv").open(newline="", encoding="utf-8") as handle:
-        return next(row for row in csv.DictReader(handle) if row["id"] not in imported)
+    rows = CatalogueFolder(settings.DEMO_CATALOGUE_DIR).catalogue().rows
+    return next(row for row in rows if row["id"] not in imported)
 
 
 def test_a_copy_of_a_catalogue_work_is_recognised_and_left_out(demo_catalogue, owner, style_model):

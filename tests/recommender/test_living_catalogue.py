@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from gallery.catalogue_folder import CatalogueFolder
 from gallery.models import Artwork, Job
 from recommender.search import nearest_artworks
 from tests.factories import jpeg_bytes, style_get
@@ -32,8 +33,7 @@ def _until(predicate: Callable[[], object], timeout: float = 60, what: str = "co
 
 
 def _demo_image(index: int = 0) -> bytes:
-    with (settings.DEMO_CATALOGUE_DIR / "catalogue.csv").open(newline="", encoding="utf-8") as handle:
-        row = list(csv.DictReader(handle))[index]
+    row = CatalogueFolder(settings.DEMO_CATALOGUE_DIR).catalogue().rows[index]
     return (settings.DEMO_CATALOGUE_DIR / row["file"]).read_bytes()
 
 
@@ -97,9 +97,8 @@ def test_unreadable_image_is_shown_as_failed_with_the_reason(admin_client, style
 
 def _catalogue_zip(rows: int) -> bytes:
     src = settings.DEMO_CATALOGUE_DIR
-    with (src / "catalogue.csv").open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        fields, picked = list(reader.fieldnames or []), list(reader)[:rows]
+    table = CatalogueFolder(src).catalogue()
+    fields, picked = table.fields, table.rows[:rows]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         text = io.StringIO()
