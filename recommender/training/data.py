@@ -208,12 +208,15 @@ def make_split(
 
     parts: dict[str, list[str]] = {k: [] for k in ("train", "val", "test", "val_unseen", "test_unseen")}
     rest_groups: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
+    group_style: dict[int, str] = {}
     for i, p in enumerate(paintings):
         if p.artist in painter_part:
             parts[painter_part[p.artist]].append(p.id)
         else:
-            # A group is dealt by the style of its first member (twins share their style).
-            rest_groups[p.style][group[i]].append(i)
+            # A group is dealt by the style of its first member: a painting filed twice under two
+            # styles must still land on one side.
+            style = group_style.setdefault(group[i], p.style)
+            rest_groups[style][group[i]].append(i)
     for style in sorted(rest_groups):
         gids = sorted(rest_groups[style])
         rng.shuffle(gids)

@@ -120,6 +120,21 @@ def test_split_keeps_near_duplicates_on_one_side(tmp_path):
         assert sorted(side) == sorted(ids)  # every painting exactly once
 
 
+NEAR_DUPLICATES = Path(__file__).resolve().parents[1] / "fixtures" / "near_duplicate_pair"
+
+
+def test_split_keeps_a_real_catalogue_near_duplicate_pair_together(tmp_path, demo_paintings):
+    """c00701 and c10726 are one Hiroshige print filed twice in the catalogue (two labels, two sources)."""
+    pair = read_paintings(NEAR_DUPLICATES)
+    paintings = [*pair, *demo_paintings[:80]]
+    hashes = perceptual_hashes(paintings)
+    assert (0, 1) in near_duplicate_pairs(hashes)
+    for seed in range(8):
+        split = make_split(paintings, hashes, seed=seed, val_fraction=0.3, test_fraction=0.3)
+        side = {i: part for part, members in split.parts.items() for i in members}
+        assert side["c00701"] == side["c10726"]
+
+
 def test_split_holds_out_whole_painters(demo_paintings):
     hashes = perceptual_hashes(demo_paintings)
     split = make_split(demo_paintings, hashes, seed=1, unseen_painter_fraction=0.1)
