@@ -18,6 +18,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from tests.processes import child_pids
+
 ROOT = Path(__file__).resolve().parents[2]
 S3_KEYS = {"aws_access_key_id": "test-key", "aws_secret_access_key": "test-secret", "region_name": "us-east-1"}
 
@@ -87,16 +89,6 @@ def bucket_keys(endpoint: str, bucket: str) -> list[str]:
     return [item["Key"] for item in response.get("Contents", [])]
 
 
-def _children(pid: int) -> set[int]:
-    found: set[int] = set()
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found |= {int(c) for c in (task / "children").read_text().split()}
-        except OSError:
-            continue
-    return found
-
-
 @contextmanager
 def worker_process(
     tmp_path: Path, name: str, *, env: dict[str, str] | None = None, beat: bool = False, ready_timeout: float = 180
@@ -138,7 +130,7 @@ def worker_process(
             try:
                 worker.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                for child in _children(worker.pid):
+                for child in child_pids(worker.pid):
                     os.kill(child, signal.SIGKILL)
                 worker.kill()
                 worker.wait(timeout=10)
@@ -146,7 +138,7 @@ def worker_process(
 
 def kill_worker(worker: dict) -> None:
     """SIGKILL the worker and its pool child at once, as a host that loses power."""
-    for child in _children(worker["pid"]):
+    for child in child_pids(worker["pid"]):
         os.kill(child, signal.SIGKILL)
     worker["process"].kill()
     worker["process"].wait(timeout=10)

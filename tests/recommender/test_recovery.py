@@ -29,20 +29,10 @@ from gallery import services
 from gallery.models import Upload
 from recommender import tasks
 from recommender.tasks import analyse_upload
+from tests.processes import child_pids
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-
-
-def _children(pid: int) -> set[int]:
-    """Direct child processes of `pid` (Linux /proc)."""
-    found: set[int] = set()
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found |= {int(c) for c in (task / "children").read_text().split()}
-        except OSError:
-            continue
-    return found
 
 
 def _wait_for(predicate, timeout: float, what: str, log: Path, interval: float = 0.02):
@@ -106,7 +96,7 @@ def celery_worker(tmp_path: Path, *, beat: bool = False, env: dict[str, str] | N
         try:
             worker.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            for child in _children(worker.pid):
+            for child in child_pids(worker.pid):
                 os.kill(child, signal.SIGKILL)
             worker.kill()
             worker.wait(timeout=10)
@@ -126,11 +116,11 @@ def test_killed_pool_child_comes_back_and_every_upload_finishes(demo_catalogue, 
         for _ in range(2):  # the first child, then its replacement: every restart must come back
             running = lambda: Upload.objects.filter(pk__in=ids, status=Upload.Status.RUNNING).exists()  # noqa: E731
             _wait_for(running, 120, "an upload in the middle of a step", worker["log"], interval=0.005)
-            child = _wait_for(lambda: _children(worker["pid"]) - set(killed), 30, "a pool child", worker["log"])
+            child = _wait_for(lambda: child_pids(worker["pid"]) - set(killed), 30, "a pool child", worker["log"])
             pid = next(iter(child))
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
-            _wait_for(lambda: _children(worker["pid"]) - set(killed), 30, "a new pool child", worker["log"])
+            _wait_for(lambda: child_pids(worker["pid"]) - set(killed), 30, "a new pool child", worker["log"])
 
         def all_done() -> bool:
             return not Upload.objects.filter(pk__in=ids).exclude(status=Upload.Status.DONE).exists()
