@@ -14,7 +14,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gallery import selectors as gallery_selectors
 from gallery.painter_paths import DEFAULT_MAX_HOPS, MAX_HOPS_LIMIT, PathInputError, painter_path
 from recommender import graph, insights, map_read, palette_search
 
@@ -26,7 +25,7 @@ from .serializers import (
     PaletteColourSerializer,
     UploadInsightSerializer,
 )
-from .views import INVALID_INPUT, NOT_AUTHENTICATED, NOT_FOUND
+from .views import INVALID_INPUT, NOT_AUTHENTICATED, NOT_FOUND, own_upload_or_404
 
 
 class GraphUnavailableError(exceptions.APIException):
@@ -302,9 +301,7 @@ class UploadMapPositionApi(APIView):
         },
     )
     def get(self, request: Request, pk: int) -> Response:
-        upload = gallery_selectors.upload_get(owner=request.user, pk=pk, with_results=False)
-        if upload is None:
-            raise exceptions.NotFound("No upload with this id among yours.")
+        upload = own_upload_or_404(request, pk, with_results=False)
         layout = map_read.map_layout_current()
         if layout is None:
             raise NoMap()
@@ -347,9 +344,7 @@ class UploadInsightApi(APIView):
         },
     )
     def get(self, request: Request, pk: int) -> Response:
-        upload = gallery_selectors.upload_get(owner=request.user, pk=pk, with_results=False)
-        if upload is None:
-            raise exceptions.NotFound("No upload with this id among yours.")
+        upload = own_upload_or_404(request, pk, with_results=False)
         insight = insights.upload_insight_get(upload_id=upload.pk)
         if insight is None:
             raise NotAnalysed()

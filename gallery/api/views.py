@@ -53,6 +53,14 @@ NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No object with this id
 UPLOAD_NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No upload with this id among the caller's.")
 
 
+def own_upload_or_404(request: Request, pk: int, *, with_results: bool = True) -> Upload:
+    """The requesting user's upload ``pk``; anyone else's, or none, is the same JSON 404."""
+    upload = gallery_selectors.upload_get(owner=request.user, pk=pk, with_results=with_results)
+    if upload is None:
+        raise exceptions.NotFound("No upload with this id among yours.")
+    return upload
+
+
 class NotEmbedded(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = (
@@ -256,9 +264,7 @@ class UploadDetailApi(APIView):
         responses={200: UploadSerializer, 401: NOT_AUTHENTICATED, 404: UPLOAD_NOT_FOUND},
     )
     def get(self, request: Request, pk: int) -> Response:
-        upload = gallery_selectors.upload_get(owner=request.user, pk=pk)
-        if upload is None:
-            raise exceptions.NotFound("No upload with this id among yours.")
+        upload = own_upload_or_404(request, pk)
         return Response(UploadSerializer(upload, context={"request": request}).data)
 
     @extend_schema(
@@ -267,9 +273,7 @@ class UploadDetailApi(APIView):
         responses={204: None, 401: NOT_AUTHENTICATED, 404: UPLOAD_NOT_FOUND},
     )
     def delete(self, request: Request, pk: int) -> Response:
-        upload: Upload | None = gallery_selectors.upload_get(owner=request.user, pk=pk, with_results=False)
-        if upload is None:
-            raise exceptions.NotFound("No upload with this id among yours.")
+        upload = own_upload_or_404(request, pk, with_results=False)
         services.upload_delete(upload=upload)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
