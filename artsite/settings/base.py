@@ -315,6 +315,12 @@ AXES_FAILURE_LIMIT = env_int("ARTSITE_SIGNIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("ARTSITE_SIGNIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
+# A refused attempt (locked, or too soon for the slow-down) must not count as a failure or restart the lock.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Slow-down before the lock: after k >= 2 failures the next try must wait BASE * 2**(k-2) s (max MAX)
+# after the last failure, or it gets 429 + Retry-After without a password check. BASE=0 turns it off.
+ARTSITE_SIGNIN_DELAY_BASE_S = env_int("ARTSITE_SIGNIN_DELAY_BASE_S", 1)
+ARTSITE_SIGNIN_DELAY_MAX_S = env_int("ARTSITE_SIGNIN_DELAY_MAX_S", 60)
 AXES_LOCKOUT_CALLABLE = "artsite.signin_lockout.lockout_response"
 AXES_VERBOSE = False
 # The address is REMOTE_ADDR. Behind a reverse proxy, point AXES_CLIENT_IP_CALLABLE at a function that
