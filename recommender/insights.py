@@ -22,6 +22,7 @@ from .models import UploadInsight
 logger = logging.getLogger(__name__)
 
 HEATMAP_QUALITY = 85
+HASH_SIDE = 256
 
 
 @dataclass
@@ -34,21 +35,27 @@ class InsightResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
-def upload_insight_compute(*, upload, pixels, embedding, class_index: int, model) -> InsightResult:
-    """Palette and hash (one decode of the stored image), duplicate check, Grad-CAM of `class_index`."""
+def upload_insight_compute(*, upload, embedding, heat, style: str) -> InsightResult:
+    """Palette and hash (one reduced decode of the stored image), duplicate check, and the heat map
+    `heat` (Grad-CAM of the top style `style`, from the analysis pass) drawn over the painting."""
     from PIL import Image
 
     from .duplicates import find_duplicate
     from .fingerprint import phash_of_image
-    from .ml.gradcam import gradcam_for, overlay_image
+    from .ml.gradcam import OVERLAY_MAX_SIDE, overlay_image
     from .palette import palette_of_image, small_rgb
 
     result = InsightResult()
     try:
         started = time.perf_counter()
         with upload.image.open("rb") as handle, Image.open(handle) as image:
+            # JPEG DCT scaling: decode at the overlay's size, not the stored one (4× fewer pixels).
+            image.draft("RGB", (OVERLAY_MAX_SIDE, OVERLAY_MAX_SIDE))
             original = image.convert("RGB")
+        # Palette and hash from a copy about the size the catalogue's were computed from: pHash's
+        # Lanczos resize to 32×32 from the full overlay size would cost more than the palette.
         small = small_rgb(original)
+        small.thumbnail((HASH_SIDE, HASH_SIDE), Image.Resampling.BOX)
         result.palette = [c.as_dict() for c in palette_of_image(small)]
         result.phash = phash_of_image(small)
         result.timings_ms["palette"] = (time.perf_counter() - started) * 1000
@@ -61,16 +68,15 @@ def upload_insight_compute(*, upload, pixels, embedding, class_index: int, model
         result.timings_ms["duplicate"] = (time.perf_counter() - started) * 1000
     except Exception:  # best-effort part: the style and similar works must not fail for it
         logger.exception("upload %s: duplicate check failed", upload.pk)
-    if original is not None:
+    if original is not None and heat is not None:
         try:
             started = time.perf_counter()
-            heat = gradcam_for(model).heatmap(pixels, class_index)
             buffer = io.BytesIO()
             overlay_image(original, heat).save(buffer, format="JPEG", quality=HEATMAP_QUALITY)
             result.heatmap_jpeg = buffer.getvalue()
-            result.heatmap_style = model.classes[class_index]
+            result.heatmap_style = style
             result.timings_ms["heatmap"] = (time.perf_counter() - started) * 1000
-        except Exception:  # a model without a usable feature map still gets its style shown
+        except Exception:  # a broken image still gets its style shown
             logger.exception("upload %s: no heat map", upload.pk)
     return result
 

@@ -224,19 +224,20 @@ def uploads_analyse(
         return []
     # The active version (recorded in the database), so every worker host flips with a switch.
     model = active_style_model()
-    probs, embeddings = model.predict_and_embed(np.stack([pixels for _, pixels in ready]))
+    # Probabilities, embeddings and the heat maps of the top styles in one pass.
+    analysis = model.analyse(np.stack([pixels for _, pixels in ready]))
     styles = {s.name: s for s in Style.objects.filter(name__in=model.classes)}
     stored = []
-    for n, (upload_id, pixels) in enumerate(ready):
+    for n, (upload_id, _) in enumerate(ready):
         try:
             if _analysis_store(
                 upload=uploads[upload_id],
                 token=token,
                 model=model,
                 styles=styles,
-                probs=probs[n],
-                embedding=embeddings[n],
-                pixels=pixels,
+                probs=analysis.probs[n],
+                embedding=analysis.embeddings[n],
+                heat=None if analysis.heatmaps is None else analysis.heatmaps[n],
             ):
                 stored.append(upload_id)
         except Exception as exc:  # raised again by `failed` unless it concerns this upload alone
@@ -245,7 +246,7 @@ def uploads_analyse(
 
 
 def _analysis_store(
-    *, upload: Upload, token: str, model: Any, styles: dict[str, Style], probs: Any, embedding: Any, pixels: Any
+    *, upload: Upload, token: str, model: Any, styles: dict[str, Style], probs: Any, embedding: Any, heat: Any
 ) -> bool:
     """Write one upload's predictions and embedding if `token` still holds its lease."""
     upload_id = upload.pk
@@ -253,7 +254,7 @@ def _analysis_store(
     order = sorted(range(len(row)), key=lambda i: -row[i])[:TOP_STYLES_KEPT]
     # Palette, "already in the catalogue" and the heat map of the top style, from what this step holds.
     insight = insights.upload_insight_compute(
-        upload=upload, pixels=pixels, embedding=embedding, class_index=order[0], model=model
+        upload=upload, embedding=embedding, heat=heat, style=model.classes[order[0]]
     )
     with transaction.atomic():
         upload = _leased(upload_id, token)

@@ -122,10 +122,22 @@ def requeue_stale_uploads() -> int:
 
 
 def _warm_up_model() -> None:
+    """Load the model the pipeline will use: the active version recorded in the database (after a
+    switch it is not the configured one), or the configured one while the database is unreachable."""
+    from django.db import close_old_connections
+
     from recommender.ml.style_model import get_style_model
+    from recommender.versions import active_style_model
 
     try:
-        get_style_model().warmup()
+        try:
+            model = active_style_model()
+        except (OperationalError, InterfaceError):
+            logger.warning("database unreachable at warm-up; warming the configured style model instead")
+            model = get_style_model()
+        finally:
+            close_old_connections()  # this thread ends here: do not leave its connection open
+        model.warmup()
     except FileNotFoundError:
         logger.exception("no style model found; uploads will fail until one is installed")
     except Exception:

@@ -1,91 +1,59 @@
 """Grad-CAM for the style model: which parts of the painting made the network see its top style.
 
-One class, loaded lazily under a lock like every model here (recommender.ml.base.LazyModel). It is
-built from a StyleModel's artefact directory, not from a fixed version, and finds what it needs in
-the network by shape: the last layer with a 4-D output (the final convolutional feature map, 7×7
-for a 224-pixel input) and the first model output (the class probabilities). So a retrained or
-swapped style model gets heat maps without changes here.
+Built into the style model's own analysis pass (StyleModel.analyse → `analysis_function`), not a
+second model: the network's last layer with a 4-D output (the final feature map, 7×7 for a
+224-pixel input) is found by shape, so a retrained or swapped style model gets heat maps without
+changes here.
 
 Grad-CAM (Selvaraju et al., 2017): weight each feature channel by the mean gradient of the class
-score over the map, sum, keep the positive part, normalise to 0..1. The score used is the log of
-the class probability: its gradient is that of the class logit minus the probability-weighted
-logits of the others, so it does not vanish when the model is very sure (as the probability's own
-gradient does). One forward and one backward pass; TensorFlow is imported at load time only.
+score over the map, sum, keep the positive part, normalise to 0..1. The score is the log of the top
+class's probability: its gradient is that of the class logit minus the probability-weighted logits
+of the others, so it does not vanish when the model is very sure (as the probability's own gradient
+does). The gradient of the batch's summed scores gives each image its own gradient (images do not
+interact at inference), and it only runs back through the head (pooling and the dense layer), so
+the heat maps cost a small part of the forward pass. TensorFlow is imported when a model loads.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import numpy as np
 
-from recommender.ml.base import LazyModel
 from recommender.ml.preprocess import IMAGE_SIZE
 
-MODEL_FILE_NAME = "model.keras"
 
+def analysis_function(model: Any) -> tuple[Any, str]:
+    """A tf.function images → (probs, embeddings, heat maps of each image's top class), and the name
+    of the explained layer; (None, "") for a network without a 4-D feature map."""
+    import keras
+    import tensorflow as tf
 
-class StyleGradCam(LazyModel):
-    def __init__(self, style_model: Any) -> None:
-        super().__init__()
-        self.style_model = style_model
-        self.version = style_model.version
-        self._cam: Any = None
-        self.layer_name = ""
+    conv = next(
+        (layer for layer in reversed(model.layers) if len(getattr(layer, "output", np.zeros(0)).shape) == 4),
+        None,
+    )
+    if conv is None:
+        return None, ""
+    outputs = model.outputs if isinstance(model.outputs, list) else [model.outputs]
+    explained = keras.Model(model.inputs, [conv.output, *outputs[:2]])
 
-    def _load(self) -> None:
-        import keras
-        import tensorflow as tf
+    @tf.function(
+        input_signature=[tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE, 3], tf.float32, name="images")],
+        reduce_retracing=True,
+    )
+    def analyse(images: Any) -> tuple[Any, Any, Any]:
+        with tf.GradientTape() as tape:
+            features, probs, embeddings = explained(images, training=False)
+            top = tf.argmax(probs, axis=1, output_type=tf.int32)
+            score = tf.math.log(tf.gather(probs, top, axis=1, batch_dims=1) + 1e-7)
+        grads = tape.gradient(score, features)  # d(sum of scores): each image's own gradient
+        weights = tf.reduce_mean(grads, axis=(1, 2))
+        heat = tf.nn.relu(tf.einsum("nhwc,nc->nhw", features, weights))
+        heat = heat / (tf.reduce_max(heat, axis=(1, 2), keepdims=True) + 1e-8)
+        return probs, embeddings, heat
 
-        path = self.style_model.artifact_dir / getattr(self.style_model, "model_file", MODEL_FILE_NAME)
-        model = keras.models.load_model(path, compile=False)
-        conv = next(
-            (layer for layer in reversed(model.layers) if len(getattr(layer, "output", np.zeros(0)).shape) == 4),
-            None,
-        )
-        if conv is None:
-            raise ValueError(f"{path}: no convolutional feature map to explain")
-        self.layer_name = conv.name
-        outputs = model.outputs if isinstance(model.outputs, list) else [model.outputs]
-        grad_model = keras.Model(model.inputs, [conv.output, outputs[0]])
-
-        @tf.function(
-            input_signature=[
-                tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE, 3], tf.float32),
-                tf.TensorSpec([], tf.int32),
-            ],
-            reduce_retracing=True,
-        )
-        def cam(images: Any, class_index: Any) -> Any:
-            with tf.GradientTape() as tape:
-                features, probs = grad_model(images, training=False)
-                score = tf.math.log(probs[:, class_index] + 1e-7)
-            grads = tape.gradient(score, features)
-            weights = tf.reduce_mean(grads, axis=(1, 2))
-            heat = tf.nn.relu(tf.einsum("nhwc,nc->nhw", features, weights))
-            return heat / (tf.reduce_max(heat, axis=(1, 2), keepdims=True) + 1e-8)
-
-        self._cam = cam
-
-    def heatmap(self, pixels: np.ndarray, class_index: int) -> np.ndarray:
-        """(224, 224, 3) model input → (h, w) float32 map in 0..1 (h = w = 7 for this network)."""
-        self.load()
-        batch = np.asarray(pixels, dtype=np.float32)[None]
-        return self._cam(batch, np.int32(class_index)).numpy()[0].astype(np.float32)
-
-
-_lock = threading.Lock()
-_instances: dict[str, StyleGradCam] = {}
-
-
-def gradcam_for(style_model: Any) -> StyleGradCam:
-    """The process-wide Grad-CAM of this style model version (built once, loaded on first use)."""
-    with _lock:
-        cam = _instances.get(style_model.version)
-        if cam is None or cam.style_model is not style_model:
-            cam = _instances[style_model.version] = StyleGradCam(style_model)
-        return cam
+    return analyse, conv.name
 
 
 # --- Rendering ---------------------------------------------------------------------------------------
@@ -107,41 +75,42 @@ _RAMP = np.array(
 OVERLAY_MAX_SIDE = 768
 
 
-def _colourise(heat: np.ndarray) -> np.ndarray:
-    """(h, w) in 0..1 → (h, w, 3) uint8 through the ramp."""
-    position = np.clip(heat, 0, 1) * (len(_RAMP) - 1)
+def _ramp_palette() -> list[int]:
+    """The ramp spread over 256 palette entries (a lookup table Pillow applies in C)."""
+    position = np.linspace(0, len(_RAMP) - 1, 256)
     low = np.floor(position).astype(int)
     high = np.minimum(low + 1, len(_RAMP) - 1)
-    t = (position - low)[..., None]
-    return (_RAMP[low] * (1 - t) + _RAMP[high] * t).astype(np.uint8)
+    t = (position - low)[:, None]
+    return (_RAMP[low] * (1 - t) + _RAMP[high] * t).astype(np.uint8).reshape(-1).tolist()
+
+
+_PALETTE = _ramp_palette()
+_ALPHA = [round(255 * (0.25 + 0.5 * v / 255)) for v in range(256)]  # the hotter, the more colour
+_DIMMED = [round(v * 0.45) for v in range(256)] * 3
 
 
 def overlay_image(image: Any, heat: np.ndarray) -> Any:
     """The painting with the heat map blended over the square the model saw (its centre crop).
 
-    Outside that square the painting is dimmed: the model never looked there. Returns a PIL image
-    at most OVERLAY_MAX_SIDE pixels a side.
+    Outside that square the painting is dimmed: the model never looked there. The hotter a place,
+    the more of the ramp's colour covers it (25 % to 75 %). Returns a PIL image at most
+    OVERLAY_MAX_SIDE pixels a side. Lookup tables and compositing run in Pillow's C code: the
+    worker renders one of these per upload.
     """
     from PIL import Image
 
     painting = image.convert("RGB")
-    painting.thumbnail((OVERLAY_MAX_SIDE, OVERLAY_MAX_SIDE), Image.Resampling.LANCZOS)
+    # Bilinear (with Pillow's antialiasing) is enough under a heat map and half Lanczos' cost.
+    painting.thumbnail((OVERLAY_MAX_SIDE, OVERLAY_MAX_SIDE), Image.Resampling.BILINEAR)
     w, h = painting.size
     side = min(w, h)
-    left, top = (w - side) // 2, (h - side) // 2
-    heat_big = (
-        np.asarray(
-            Image.fromarray((np.clip(heat, 0, 1) * 255).astype(np.uint8)).resize(
-                (side, side), Image.Resampling.BICUBIC
-            ),
-            dtype=np.float32,
-        )
-        / 255.0
+    box = ((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side)
+    heat_big = Image.fromarray((np.clip(heat, 0, 1) * 255).astype(np.uint8)).resize(
+        (side, side), Image.Resampling.BICUBIC
     )
-    base = np.asarray(painting, dtype=np.float32)
-    out = base * 0.45  # dimmed outside the crop
-    square = base[top : top + side, left : left + side]
-    colour = _colourise(heat_big).astype(np.float32)
-    alpha = (0.25 + 0.5 * heat_big)[..., None]  # the hotter, the more colour
-    out[top : top + side, left : left + side] = square * (1 - alpha) + colour * alpha
-    return Image.fromarray(np.clip(out, 0, 255).astype(np.uint8))
+    colour = heat_big.copy()
+    colour.putpalette(_PALETTE)
+    square = Image.composite(colour.convert("RGB"), painting.crop(box), heat_big.point(_ALPHA))
+    out = painting.point(_DIMMED)  # dimmed outside the crop
+    out.paste(square, box[:2])
+    return out

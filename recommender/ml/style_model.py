@@ -12,10 +12,11 @@ import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from recommender.ml import gradcam
 from recommender.ml.base import CURRENT_FILE_NAME as CURRENT_FILE_NAME  # training writes CURRENT by this name
 from recommender.ml.base import KerasArtifact
 from recommender.ml.loader import iter_batches
@@ -25,6 +26,12 @@ EMBEDDING_DIM = 1280
 ARTIFACTS_ROOT = Path(__file__).resolve().parents[1] / "artifacts" / "style"
 DEFAULT_ARTIFACT_DIR = ARTIFACTS_ROOT / "current"
 MODEL_FILE_NAME = "model.keras"
+
+
+class Analysis(NamedTuple):
+    probs: np.ndarray  # (N, n_classes)
+    embeddings: np.ndarray  # (N, 1280), L2-normalised
+    heatmaps: np.ndarray | None  # (N, h, w) in 0..1, Grad-CAM of each image's top class
 
 
 class StyleModel(KerasArtifact):
@@ -38,6 +45,8 @@ class StyleModel(KerasArtifact):
         super().__init__(artifact_dir)
         self._classes: list[str] = []
         self._forward: Any = None  # tf.function: (N,224,224,3) float32 -> (probs, embeddings)
+        self._analyse: Any = None  # tf.function: images -> (probs, embeddings, heat maps); None: no feature map
+        self.feature_layer = ""  # the layer Grad-CAM explains (the last 4-D feature map)
 
     # -- loading -----------------------------------------------------------------------------
     def _prepare(self, model: Any) -> None:
@@ -55,6 +64,7 @@ class StyleModel(KerasArtifact):
         self._model = model
         self.classes  # noqa: B018 - read classes.json now: a broken artefact fails at load, not mid-request
         self._forward = forward
+        self._analyse, self.feature_layer = gradcam.analysis_function(model)
 
     # -- metadata (version and card: KerasArtifact) ---------------------------------------------
     @property
@@ -87,6 +97,25 @@ class StyleModel(KerasArtifact):
         probs, embeddings = self._forward(batch)
         return probs.numpy().astype(np.float32), embeddings.numpy().astype(np.float32)
 
+    def analyse(self, images: np.ndarray) -> Analysis:
+        """`predict_and_embed` plus the Grad-CAM heat map of each image's top style, in one pass.
+
+        The heat maps come from the same forward pass (the gradient of the top class's log
+        probability reaches the last feature map through the head only), so explaining costs a small
+        fraction of the pass instead of a second one. `heatmaps` is None for a network without a 4-D
+        feature map. Each image's results are those of a batch of its own (no batch-dependent layer
+        at inference).
+        """
+        self.load()
+        batch = as_model_batch(images)
+        if self._analyse is None or batch.shape[0] == 0:
+            probs, embeddings = self.predict_and_embed(batch)
+            return Analysis(probs, embeddings, None)
+        probs, embeddings, heat = self._analyse(batch)
+        return Analysis(
+            probs.numpy().astype(np.float32), embeddings.numpy().astype(np.float32), heat.numpy().astype(np.float32)
+        )
+
     def predict(self, images: np.ndarray) -> np.ndarray:
         """Class probabilities, (N, n_classes)."""
         return self.predict_and_embed(images)[0]
@@ -110,7 +139,8 @@ class StyleModel(KerasArtifact):
         return np.concatenate([p for p, _ in outs]), np.concatenate([e for _, e in outs])
 
     def warmup(self) -> None:
-        """Load and trace the forward function so the first real request pays nothing extra."""
+        """Load and trace the inference functions so the first real request pays nothing extra."""
+        self.analyse(np.zeros((1, IMAGE_SIZE, IMAGE_SIZE, 3), np.float32))
         self.predict_and_embed(np.zeros((1, IMAGE_SIZE, IMAGE_SIZE, 3), np.float32))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -64,6 +65,43 @@ def test_size_limit(settings) -> None:
     settings.UPLOAD_MAX_BYTES = 1000
     with pytest.raises(ImageRejected, match="larger than"):
         normalise_image(_bytes(Image.effect_noise((200, 200), 50).convert("RGB"), "PNG"))
+
+
+def _gradient(size: tuple[int, int]) -> Image.Image:
+    return Image.merge(
+        "RGB",
+        [
+            Image.linear_gradient("L").resize(size),
+            Image.linear_gradient("L").rotate(90).resize(size),
+            Image.new("L", size, 90),
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("size", "fmt", "stored"),
+    [
+        ((4032, 3024), "JPEG", (2016, 1512)),  # a phone photo: decoded at half scale, no resampling
+        ((9000, 1200), "JPEG", (1125, 150)),  # 1/8 is the mildest scale that fits
+        ((3000, 2000), "PNG", (2048, 1365)),  # no DCT scaling for PNG: resized
+        ((2048, 1000), "JPEG", (2048, 1000)),  # already small enough: kept as it is
+    ],
+)
+def test_large_images_are_stored_at_most_2048_px_and_still_look_the_same(size, fmt, stored) -> None:
+    original = _gradient(size)
+    clean = normalise_image(_bytes(original, fmt, quality=95) if fmt == "JPEG" else _bytes(original, fmt))
+    with Image.open(io.BytesIO(clean.read())) as out:
+        assert out.size == stored
+        expected = original.resize(out.size, Image.Resampling.BOX)
+        difference = np.abs(np.asarray(out, np.int16) - np.asarray(expected, np.int16))
+        assert difference.mean() < 3  # the same picture, only smaller
+
+
+def test_a_truncated_large_jpeg_is_still_refused() -> None:
+    """The reduced-scale decode still reads every byte: a cut-off photo is refused, not stored grey."""
+    data = _bytes(Image.effect_noise((4000, 3000), 60).convert("RGB"), "JPEG", quality=90)
+    with pytest.raises(ImageRejected, match="damaged or incomplete"):
+        normalise_image(data[: len(data) * 2 // 3])
 
 
 # --- Metadata: only pixels are stored (issue 8, defect 4) ------------------------------------------

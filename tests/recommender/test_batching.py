@@ -50,17 +50,17 @@ def _stored_upload(owner, index: int, size: tuple[int, int]) -> Upload:
 
 @pytest.fixture
 def passes(monkeypatch) -> list[int]:
-    """The batch size of every forward pass over images (the real model still runs); the worker's
+    """The batch size of every analysis pass over images (the real model still runs); the worker's
     warm-up pass over a blank image is not counted."""
     sizes: list[int] = []
-    original = StyleModel.predict_and_embed
+    original = StyleModel.analyse
 
-    def counted(self: StyleModel, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def counted(self: StyleModel, images: np.ndarray):
         if np.any(images):
             sizes.append(len(images))
         return original(self, images)
 
-    monkeypatch.setattr(StyleModel, "predict_and_embed", counted)
+    monkeypatch.setattr(StyleModel, "analyse", counted)
     return sizes
 
 

@@ -44,6 +44,26 @@ def test_predict_and_embed_on_real_paintings(style_model) -> None:
     np.testing.assert_allclose(single[0], probs[0], atol=1e-4)
 
 
+def test_analysis_pass_adds_each_images_own_heat_map(style_model) -> None:
+    """The worker's pass: the same probabilities and embeddings as the plain pass, and a Grad-CAM map
+    of each image's top style that depends on that image alone (a batch explains each as alone)."""
+    rows = _demo_rows()[:5]
+    images = load_batch(settings.DEMO_CATALOGUE_DIR / r["file"] for r in rows)
+    probs, embeddings = style_model.predict_and_embed(images)
+    analysis = style_model.analyse(images)
+
+    np.testing.assert_allclose(analysis.probs, probs, atol=1e-5)
+    np.testing.assert_allclose(analysis.embeddings, embeddings, atol=1e-5)
+    heat = analysis.heatmaps
+    assert heat is not None and heat.shape[0] == 5 and heat.ndim == 3 and style_model.feature_layer
+    assert heat.min() >= 0 and np.allclose(heat.max(axis=(1, 2)), 1.0, atol=1e-3)  # normalised per image
+    for i in range(5):
+        alone = style_model.analyse(images[i : i + 1]).heatmaps[0]
+        np.testing.assert_allclose(heat[i], alone, atol=1e-4)
+    # Different paintings are explained differently (not one map for the whole batch).
+    assert np.abs(heat[0] - heat[1]).max() > 0.05
+
+
 def test_unseen_demo_paintings_mostly_right(style_model) -> None:
     """Demo paintings from the model's held-out test split: the style is in the top 3 for most."""
     split_file = style_model.artifact_dir / "split.json"

@@ -216,3 +216,18 @@ def test_admin_refuses_to_switch_to_the_active_version(admin_client, style_model
     response = admin_client.post(reverse("admin:gallery_stylemodelversion_add"), {"version": style_model.version})
     assert response.status_code == 200 and "is already the active style model" in response.content.decode()
     assert not Job.objects.exists()
+
+
+def test_worker_warm_up_loads_the_active_version_not_the_configured_one(style_model, two_versions):
+    """After a switch the configured artefact is no longer what uploads use: a restarted worker
+    child must warm the active one, or its first upload pays the whole model load."""
+    from recommender.tasks import _warm_up_model
+
+    StyleModelVersion.objects.create(version=two_versions, state=StyleModelVersion.State.ACTIVE)
+    versions._models.pop(two_versions, None)  # as in a fresh worker child: nothing loaded yet
+    active = versions.style_model_for(two_versions)
+    assert active is not style_model and not active._loaded
+
+    _warm_up_model()
+
+    assert active._loaded
