@@ -72,20 +72,35 @@ def _fail_one(upload_id: int, exc: Exception, token: str) -> None:
 
 
 def _analyse_batch(*, upload_id: int, token: str) -> None:
-    """This upload and those waiting beside it in one forward pass (recommender.pipeline); the
-    batch-mates' matching is sent here, since their own chains may have passed already."""
+    """This upload and those waiting beside it in one forward pass (recommender.pipeline), then the
+    matching of each, in this task: a match message sent now would wait behind the whole queue, and
+    the batch exists because the queue is long. The chains' own match messages then find the uploads
+    done and do nothing."""
     analysed = pipeline.upload_analyse_waiting(
         upload_id=upload_id,
         token=token,
         fail=lambda failed_id, exc: _fail_one(failed_id, exc, token),
         retry_on=TRANSIENT,
     )
-    for other in analysed:
-        if other != upload_id:  # this upload's own chain sends its match step
-            try:
-                match_upload.apply_async((other,))
-            except (BrokerError, ConnectionError, OSError):
-                logger.exception("could not send matching for upload %s; the sweep will send it again", other)
+    for done in analysed:
+        _match_now_or_send(done, token)
+
+
+def _match_now_or_send(upload_id: int, token: str) -> None:
+    """Match one analysed upload under the batch's token; on any error, give its lease back and send
+    its match step as a message of its own (with its own retries), so one upload's trouble neither
+    fails the batch nor is lost."""
+    try:
+        if pipeline.upload_claim(upload_id=upload_id, stage=Upload.Stage.MATCHING, progress=60, token=token):
+            pipeline.upload_match(upload_id=upload_id, token=token)
+        return
+    except Exception:
+        logger.exception("upload %s: matching inside its batch failed; sending it on its own", upload_id)
+    try:
+        pipeline.uploads_release(upload_ids=[upload_id], token=token)
+        match_upload.apply_async((upload_id,))
+    except Exception:  # database or broker down: the lease expires and the sweep sends it again
+        logger.exception("could not send matching for upload %s; the sweep will send it again", upload_id)
 
 
 @shared_task(base=UploadTask, bind=True)

@@ -23,7 +23,7 @@ from gallery import services
 from gallery.models import Prediction, Upload
 from recommender import pipeline
 from recommender.ml.style_model import StyleModel
-from recommender.tasks import analyse_upload
+from recommender.tasks import analyse_upload, match_upload
 
 pytestmark = pytest.mark.slow
 
@@ -237,3 +237,23 @@ def test_worker_batches_waiting_uploads_and_each_reaches_its_end(uploads_waiting
             assert upload.status == Upload.Status.DONE, (upload.stage, upload.error)
             assert upload.matches.count() == 10 and upload.predictions.count() > 0
     assert passes == [5]  # the first message took every readable waiting upload into one pass, once
+
+
+def test_the_batch_matches_its_uploads_itself(demo_catalogue, owner, style_model, passes) -> None:
+    """One analyse message finishes its whole batch: the mates' match steps do not go to the back
+    of a long queue (their own messages then find them done and change nothing)."""
+    uploads = [_stored_upload(owner, i, (300, 240)) for i in range(3)]
+
+    analyse_upload.apply(args=[uploads[0].pk], task_id="batch-message")
+
+    rows = Upload.objects.filter(pk__in=[u.pk for u in uploads])
+    assert passes == [3]
+    for upload in rows:
+        assert (upload.status, upload.stage, upload.claim_token) == (Upload.Status.DONE, Upload.Stage.DONE, "")
+        assert upload.matches.count() == 10
+    finished = {u.pk: u.finished_at for u in rows}
+    for upload in uploads:  # the chains' own match messages, arriving afterwards
+        match_upload.apply(args=[upload.pk])
+        analyse_upload.apply(args=[upload.pk])
+    assert {u.pk: u.finished_at for u in Upload.objects.filter(pk__in=finished)} == finished
+    assert passes == [3]
