@@ -3,7 +3,10 @@
 Each hop (the first URL and every redirect) is resolved once; every address must be public, and the
 connection goes to that checked address (with the original Host header and TLS server name), so a
 DNS answer that changes between the check and the connect cannot point us inside. The whole download
-has one deadline (UPLOAD_URL_DEADLINE_S, 15 s): a server that drips bytes cannot hold a web thread.
+has one deadline (UPLOAD_URL_DEADLINE_S, 15 s): a server that drips bytes cannot hold a web thread
+longer than that. And at most UPLOAD_URL_MAX_CONCURRENT downloads run at once in a web process
+(2 of gunicorn's 4 threads by default): slow servers given by several people cannot take every
+thread, so pages keep answering; one more address meanwhile gets FetchBusy at once.
 """
 
 from __future__ import annotations
@@ -24,6 +27,28 @@ from .images import ImageRejected, human_size
 
 MAX_REDIRECTS = 3
 CONNECT_TIMEOUT_S = 5.0
+
+
+class FetchBusy(Exception):
+    """Every download slot of this process is taken; the person should try again shortly."""
+
+    retry_after_s = 5
+
+    def __str__(self) -> str:
+        return (
+            "Several image addresses are being downloaded right now. Try again in a few seconds, "
+            "or upload the image file itself."
+        )
+
+
+_slots: dict[int, threading.BoundedSemaphore] = {}
+_slots_lock = threading.Lock()
+
+
+def _download_slots() -> threading.BoundedSemaphore:
+    size = max(1, settings.UPLOAD_URL_MAX_CONCURRENT)
+    with _slots_lock:
+        return _slots.setdefault(size, threading.BoundedSemaphore(size))
 
 
 def _allowed(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -107,8 +132,19 @@ def fetch_image_bytes(url: str) -> tuple[bytes, str]:
     """Download `url` (http/https, public hosts only, size capped); returns (bytes, filename).
 
     The whole download, redirects included, has one deadline (settings.UPLOAD_URL_DEADLINE_S).
-    Raises ImageRejected with a message for the person who sent the address.
+    Raises ImageRejected with a message for the person who sent the address, or FetchBusy (without
+    waiting) when settings.UPLOAD_URL_MAX_CONCURRENT downloads are already running in this process.
     """
+    slots = _download_slots()
+    if not slots.acquire(blocking=False):
+        raise FetchBusy()
+    try:
+        return _download(url)
+    finally:
+        slots.release()
+
+
+def _download(url: str) -> tuple[bytes, str]:
     max_bytes = settings.UPLOAD_MAX_BYTES
     deadline = _Deadline(settings.UPLOAD_URL_DEADLINE_S)
     for _ in range(MAX_REDIRECTS + 1):

@@ -30,6 +30,7 @@ from recommender.ranking import similar_works  # pgvector + Neo4j only; no Tenso
 from recommender.versions import active_version
 
 from . import selectors, services, tokens
+from .fetch import FetchBusy
 from .forms import ArtistSearchForm, ArtworkFilterForm, SignUpForm, UploadForm
 from .images import MAX_SIDE, ImageRejected, human_size
 from .models import Upload
@@ -221,6 +222,7 @@ def _limits() -> dict[str, str | int]:
 def upload_create(request: HttpRequest) -> HttpResponse:
     """The upload form; a valid image is stored and queued, and the person lands on its page at once."""
     form = UploadForm(request.POST or None, request.FILES or None)
+    busy: FetchBusy | None = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -229,14 +231,20 @@ def upload_create(request: HttpRequest) -> HttpResponse:
             )
         except ImageRejected as exc:
             form.add_error(form.image_field, str(exc))
+        except FetchBusy as exc:
+            busy = exc
+            form.add_error("url", str(exc))
         else:
             return redirect(upload)
-    return render(
+    response = render(
         request,
         "gallery/upload_create.html",
         {"form": form, "limits": _limits(), "painters": selectors.artists_with_works()},
-        status=400 if form.errors else 200,
+        status=503 if busy else 400 if form.errors else 200,
     )
+    if busy:
+        response["Retry-After"] = str(busy.retry_after_s)
+    return response
 
 
 PIPELINE_STEPS = [

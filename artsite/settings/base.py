@@ -394,6 +394,9 @@ LOGGING = {
 # 127.0.0.0/8 to serve images from a local server.
 # One deadline for a whole URL download (connect, redirects, body): the request thread waits no longer.
 UPLOAD_URL_DEADLINE_S = env_int("ARTSITE_UPLOAD_URL_DEADLINE_S", 15)
+# Downloads of image addresses running at once per web process (gunicorn runs 4 threads each): the
+# rest of the threads stay free for pages however slow the servers people point us at.
+UPLOAD_URL_MAX_CONCURRENT = env_int("ARTSITE_UPLOAD_URL_CONCURRENT", 2)
 UPLOAD_URL_EXTRA_ALLOWED_NETWORKS = env_list("ARTSITE_UPLOAD_URL_EXTRA_ALLOWED_NETWORKS", [])
 
 # --- Health and metrics (artsite/health.py, artsite/metrics.py) ---------------------------------

@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 from artsite.signin_lockout import lockout_message
 from gallery import selectors as gallery_selectors
 from gallery import services, tokens
+from gallery.fetch import FetchBusy
 from gallery.images import ImageRejected
 from gallery.models import Artist, Artwork, Upload
 from recommender.ranking import similar_works  # pgvector + Neo4j only; no TensorFlow in the web process
@@ -84,6 +85,17 @@ def paginated_response(*, view: APIView, request: Request, queryset: QuerySet, s
 
 
 # --- Authentication ------------------------------------------------------------------------------
+
+
+class DownloadsBusy(exceptions.APIException):
+    """503 with Retry-After: every download slot is taken (gallery.fetch), nothing was stored."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "downloads_busy"
+
+    def __init__(self, detail: str, wait: int) -> None:
+        super().__init__(detail)
+        self.wait = wait
 
 
 class SignInLocked(exceptions.APIException):
@@ -227,6 +239,10 @@ class UploadListCreateApi(APIView):
             400: INVALID_INPUT,
             401: NOT_AUTHENTICATED,
             429: OpenApiResponse(ErrorSerializer, description="Too many uploads; retry after `Retry-After`."),
+            503: OpenApiResponse(
+                ErrorSerializer,
+                description="Too many image addresses are being downloaded at once; retry after `Retry-After`.",
+            ),
         },
         examples=[
             OpenApiExample(
@@ -250,6 +266,8 @@ class UploadListCreateApi(APIView):
             )
         except ImageRejected as exc:
             raise exceptions.ValidationError({"url" if data.get("url") else "image": [str(exc)]}) from exc
+        except FetchBusy as exc:
+            raise DownloadsBusy(str(exc), wait=exc.retry_after_s) from exc
         upload = gallery_selectors.upload_get(owner=request.user, pk=upload.pk)
         body = UploadSerializer(upload, context={"request": request}).data
         # `body["url"]` is DRF's Hyperlink (a str subclass); WSGI servers such as wsgiref accept only str.

@@ -12,6 +12,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.urls import reverse
 from PIL import Image
 
 from gallery.fetch import fetch_image_bytes
@@ -177,3 +178,47 @@ def test_a_slow_url_upload_answers_400_in_time_and_stores_nothing(drip_server: s
     assert "did not arrive within 2 seconds" in response.json()["url"][0]
     assert Upload.objects.count() == 0
     assert {p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.django_db
+def test_slow_downloads_cannot_take_every_web_thread(drip_server: str, owner, client, settings) -> None:
+    """With every download slot held by a slow server, one more address is refused at once (503 with
+    Retry-After, page and API, nothing stored) instead of taking another thread; the slot comes back."""
+    from pathlib import Path
+
+    from rest_framework.test import APIClient
+
+    from gallery.fetch import FetchBusy
+    from gallery.models import Upload
+
+    settings.UPLOAD_URL_MAX_CONCURRENT = 1
+    before = {p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()}
+    slow: list[BaseException] = []
+
+    def hold_the_slot() -> None:
+        try:
+            fetch_image_bytes(drip_server + "/drip")
+        except BaseException as exc:  # kept to assert on below
+            slow.append(exc)
+
+    holder = threading.Thread(target=hold_the_slot)
+    holder.start()
+    time.sleep(0.3)  # the drip has started: the slot is taken
+    api = APIClient()
+    api.force_authenticate(owner)
+    started = time.monotonic()
+    response = api.post("/api/uploads/", {"url": drip_server + "/drip"}, format="json")
+    assert time.monotonic() - started < 0.5  # refused at once, no thread spent waiting
+    assert response.status_code == 503 and response["Retry-After"] == str(FetchBusy.retry_after_s)
+    assert "Try again in a few seconds" in response.json()["detail"]
+    client.force_login(owner)
+    page = client.post(reverse("gallery:upload_create"), {"url": drip_server + "/drip"})
+    assert page.status_code == 503 and "Try again in a few seconds" in page.content.decode()
+    assert Upload.objects.count() == 0
+    assert {p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()} == before
+
+    holder.join(5)
+    assert len(slow) == 1 and "did not arrive" in str(slow[0])
+    # The slot is free again: the next address is downloaded (and here refused for being slow).
+    response = api.post("/api/uploads/", {"url": drip_server + "/drip"}, format="json")
+    assert response.status_code == 400 and "did not arrive" in response.json()["url"][0]
