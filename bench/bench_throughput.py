@@ -4,9 +4,11 @@
     python bench/bench_throughput.py --base-url http://127.0.0.1:8010 [--clients 20] [--uploads 100]
                                      [--poll-ms 250] [--worker-log .run/bench-celery.log]
 
-Upload to results is measured from sending the POST to the `finished_at` the worker wrote (the
-client and the server share this machine's clock), so it does not depend on the polling interval;
-the interval only decides when a client notices and sends its next upload.
+Each client polls GET /api/uploads/{id}/status/ (one query) and reads the upload with its results
+once it is done, as the API docs advise. Upload to results is measured from sending the POST to the
+`finished_at` the worker wrote (the client and the server share this machine's clock), so it does
+not depend on the polling interval; the interval only decides when a client notices and sends its
+next upload.
 
 1. A single upload on an idle worker: after one warm-up upload, `--single` uploads one after another
    (a catalogue painting each, polled every 20 ms).
@@ -14,7 +16,9 @@ the interval only decides when a client notices and sends its next upload.
    `--uploads` images in all, mixed sizes (96 px thumbnails, 224 px, 800 px, 2,000 px and ~6 MB
    4,000 px photos, the same mix each run): uploads per second over the whole run and p50/p95
    upload-to-results.
-3. With `--worker-log`, the analysis batch sizes the worker logged during the run
+3. CPU time per upload during step 2, by process group (gunicorn, Celery, the PostgreSQL backends
+   of `--pg-database`, Redis), read from /proc: where the two cores go.
+4. With `--worker-log`, the analysis batch sizes the worker logged during the run
    ("analysing N uploads in one batch"; a batch of one logs nothing).
 
 bench/site.sh starts the site as `make run` does (gunicorn 2 × 4 threads, one Celery worker) with
@@ -29,6 +33,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import re
 import statistics
 import threading
@@ -72,19 +77,23 @@ def upload_and_wait(client: Client, name: str, data: bytes, poll_s: float) -> fl
     status, reply = client.request("POST", "/api/uploads/", body, {"Content-Type": ctype})
     assert status == 202, (status, reply[:300])
     upload_id = json.loads(reply)["id"]
-    while True:
-        status, reply = client.request("GET", f"/api/uploads/{upload_id}/")
+    while True:  # the cheap status endpoint while it runs, as the API docs advise; the results once
+        status, reply = client.request("GET", f"/api/uploads/{upload_id}/status/")
         upload = json.loads(reply)
         if upload["status"] in {"done", "failed"}:
             break
         time.sleep(poll_s)
     assert upload["status"] == "done", reply[:300]
+    status, reply = client.request("GET", f"/api/uploads/{upload_id}/")
+    assert status == 200 and json.loads(reply)["matches"], reply[:300]
     return datetime.fromisoformat(upload["finished_at"]).timestamp() - started
 
 
 def bench_single(client: Client, n: int) -> None:
     painting = IMAGES[0].read_bytes()
     warm = upload_and_wait(client, "warm-up.jpg", painting, 0.02)
+    if n < 1:
+        return
     times = [upload_and_wait(client, f"single-{i}.jpg", IMAGES[1 + i].read_bytes(), 0.02) for i in range(n)]
     print(
         f"single upload on an idle worker ({n} in a row, warm-up {warm * 1000:.0f} ms): "
@@ -92,8 +101,8 @@ def bench_single(client: Client, n: int) -> None:
     )
 
 
-def bench_concurrent(template: Client, base: str, clients: int, total: int, poll_s: float) -> None:
-    images = [(f"{side}px-{i}.jpg", _photo(IMAGES[i % len(IMAGES)], side)) for i, side in enumerate(SIZES * 4)]
+def bench_concurrent(template: Client, base: str, clients: int, total: int, poll_s: float, sizes: list[int]) -> None:
+    images = [(f"{side}px-{i}.jpg", _photo(IMAGES[i % len(IMAGES)], side)) for i, side in enumerate(sizes * 4)]
     big = max(len(data) for _, data in images) / 2**20
     latencies: list[float] = []
     lock = threading.Lock()
@@ -116,11 +125,44 @@ def bench_concurrent(template: Client, base: str, clients: int, total: int, poll
         t.join()
     elapsed = time.perf_counter() - started
     print(
-        f"{clients} clients, {len(latencies)} uploads (sizes {SIZES} px, largest {big:.1f} MB): "
+        f"{clients} clients, {len(latencies)} uploads (sizes {sizes} px, largest {big:.1f} MB): "
         f"{len(latencies) / elapsed:.1f} uploads/s over {elapsed:.1f} s; upload → results "
         f"p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {pct(latencies, 0.95) * 1000:.0f} ms, "
         f"max {max(latencies) * 1000:.0f} ms"
     )
+
+
+GROUPS = {"web (gunicorn)": "gunicorn", "worker (celery)": "celery", "postgres": "postgres", "redis": "redis-server"}
+
+
+def cpu_seconds(pg_database: str = "") -> dict[str, float]:
+    """CPU time (user + system) so far of this machine's live processes, by group (Linux /proc);
+    with `pg_database`, only the PostgreSQL backends connected to that database.
+
+    Processes that start and end inside the run (short-lived database backends) are missed, so the
+    figures are a lower bound; the site keeps its connections (CONN_MAX_AGE), so little is missed.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    totals = dict.fromkeys(GROUPS, 0.0)
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        for group, needle in GROUPS.items():
+            if group == "postgres" and pg_database and f" {pg_database} " not in cmdline:
+                continue
+            if needle in cmdline:
+                totals[group] += (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+                break
+    return totals
+
+
+def cpu_report(before: dict[str, float], after: dict[str, float], uploads: int) -> None:
+    parts = ", ".join(f"{group} {(after[group] - before[group]) / uploads * 1000:.0f}" for group in GROUPS)
+    total = sum(after[g] - before[g] for g in GROUPS) / uploads * 1000
+    print(f"CPU per upload (ms, all processes on this machine by group): {parts}; total {total:.0f}")
 
 
 def batch_sizes(log: Path, offset: int) -> None:
@@ -150,12 +192,19 @@ def main() -> None:
     parser.add_argument(
         "--poll-ms", type=int, default=250, help="how often a client asks if its upload is done (the page: 700)"
     )
+    parser.add_argument("--sizes", type=int, nargs="+", default=SIZES, help="longest sides of the mix")
+    parser.add_argument(
+        "--pg-database", default="bench_site", help="count only PostgreSQL backends of this database ('': all)"
+    )
     args = parser.parse_args()
 
     client = sign_in(args.base_url, args.username, args.password)
     bench_single(client, args.single)
     offset = args.worker_log.stat().st_size if args.worker_log else 0
-    bench_concurrent(client, args.base_url, args.clients, args.uploads, args.poll_ms / 1000)
+    before = cpu_seconds(args.pg_database) if Path("/proc/self/stat").exists() else None
+    bench_concurrent(client, args.base_url, args.clients, args.uploads, args.poll_ms / 1000, args.sizes)
+    if before is not None:
+        cpu_report(before, cpu_seconds(args.pg_database), args.uploads)
     if args.worker_log:
         batch_sizes(args.worker_log, offset)
 

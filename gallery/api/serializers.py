@@ -75,6 +75,18 @@ class PredictionSerializer(serializers.Serializer):
     probability = serializers.FloatField()
 
 
+class UploadStatusSerializer(serializers.Serializer):
+    """Where an upload's analysis is: what a client polls (one query) before reading `url` once."""
+
+    id = serializers.IntegerField()
+    url = serializers.HyperlinkedIdentityField(view_name="api:upload_detail", help_text="The upload with its results")
+    status = serializers.ChoiceField(choices=Upload.Status.choices)
+    stage = serializers.ChoiceField(choices=Upload.Stage.choices)
+    progress = serializers.IntegerField(min_value=0, max_value=100)
+    error = serializers.CharField(help_text="Why the analysis failed, for people; empty otherwise")
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
 class UploadListItemSerializer(serializers.Serializer):
     """An upload without its matches (the list stays light); the detail adds `matches`."""
 

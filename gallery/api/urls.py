@@ -10,6 +10,7 @@ urlpatterns = [
     path("auth/token/", views.TokenObtainApi.as_view(), name="token"),
     path("uploads/", views.UploadListCreateApi.as_view(), name="upload_list"),
     path("uploads/<int:pk>/", views.UploadDetailApi.as_view(), name="upload_detail"),
+    path("uploads/<int:pk>/status/", views.UploadStatusApi.as_view(), name="upload_status"),
     path("artworks/", views.ArtworkListApi.as_view(), name="artwork_list"),
     path("artworks/<int:pk>/", views.ArtworkDetailApi.as_view(), name="artwork_detail"),
     path("artworks/<int:pk>/similar/", views.ArtworkSimilarApi.as_view(), name="artwork_similar"),

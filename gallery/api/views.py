@@ -39,6 +39,7 @@ from .serializers import (
     StyleSerializer,
     UploadListItemSerializer,
     UploadSerializer,
+    UploadStatusSerializer,
 )
 from .throttling import UploadRateThrottle
 
@@ -227,8 +228,8 @@ class UploadListCreateApi(APIView):
         description=(
             "Send a file (multipart `image`) or a public image address (`url`, multipart or JSON), and "
             "optionally the painter's name (`artist`). The image is checked and stored, and its analysis "
-            "is queued: the answer is 202 with the upload; poll its `url` until `status` is `done` or "
-            "`failed`. Throttled (scope `uploads`)."
+            "is queued: the answer is 202 with the upload; poll `/api/uploads/{id}/status/` (cheap) or its "
+            "`url` until `status` is `done` or `failed`. Throttled (scope `uploads`)."
         ),
         request={
             "multipart/form-data": InputSerializer,
@@ -294,6 +295,22 @@ class UploadDetailApi(APIView):
         upload = own_upload_or_404(request, pk, with_results=False)
         services.upload_delete(upload=upload)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UploadStatusApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Where one of my uploads is",
+        description=(
+            "Status, stage and progress only, from one query: poll this while `status` is `queued` or "
+            "`running` (every second or so), then read the upload's `url` once for its results."
+        ),
+        responses={200: UploadStatusSerializer, 401: NOT_AUTHENTICATED, 404: UPLOAD_NOT_FOUND},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        upload = own_upload_or_404(request, pk, with_results=False)
+        return Response(UploadStatusSerializer(upload, context={"request": request}).data)
 
 
 # --- Catalogue (public, read-only) -------------------------------------------------------------

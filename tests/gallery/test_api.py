@@ -347,6 +347,31 @@ def test_upload_reads_do_not_query_per_row(owner_api, owner) -> None:
     assert len(longer) == len(listing)
 
 
+def test_status_is_what_a_client_polls_one_query_and_only_for_the_owner(owner_api, other_api, anon, owner) -> None:
+    upload = _finished_upload(owner, n_matches=5)
+    with CaptureQueriesContext(connection) as polled:
+        response = owner_api.get(f"{UPLOADS}{upload.pk}/status/")
+    with CaptureQueriesContext(connection) as full:
+        owner_api.get(f"{UPLOADS}{upload.pk}/")
+    assert response.status_code == 200
+    assert response.json() == {
+        "id": upload.pk,
+        "url": f"http://testserver{UPLOADS}{upload.pk}/",
+        "status": "done",
+        "stage": "done",
+        "progress": 100,
+        "error": "",
+        "finished_at": None,
+    }
+    # Authentication's queries plus one: the results are not read while polling.
+    assert len(polled) <= len(full) - 3
+    assert not any("gallery_match" in q["sql"] or "gallery_prediction" in q["sql"] for q in polled)
+    running = make_upload(owner, status=Upload.Status.RUNNING, stage=Upload.Stage.MATCHING, progress=60)
+    assert owner_api.get(f"{UPLOADS}{running.pk}/status/").json()["stage"] == "matching"
+    assert other_api.get(f"{UPLOADS}{upload.pk}/status/").json() == {"detail": "No upload with this id among yours."}
+    assert anon.get(f"{UPLOADS}{upload.pk}/status/").status_code == 401
+
+
 @pytest.mark.slow
 def test_uploaded_painting_analysed_by_the_pipeline_shows_results(demo_catalogue, owner, monkeypatch) -> None:
     """Real model and ranking: the API renders what the Celery tasks stored (run here, no worker)."""
