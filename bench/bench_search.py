@@ -53,8 +53,14 @@ def load() -> str:
     return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def clustered_vectors(n: int, dim: int, cluster_size: int, noise: float, n_queries: int, seed: int):
-    """(data, queries): unit float32 vectors; queries are fresh points of random clusters."""
+def clustered_vectors(
+    n: int, dim: int, cluster_size: int, noise: float, n_queries: int, seed: int, out: np.ndarray | None = None
+):
+    """(data, queries): unit float32 vectors; queries are fresh points of random clusters.
+
+    ``out`` (n x dim float32, e.g. a memmap) receives the data instead of a new array, so 1M x 1280
+    need not sit in RAM; the values are the same for the same seed either way.
+    """
     rng = np.random.default_rng(seed)
     n_clusters = max(1, n // cluster_size)
     centres = rng.standard_normal((n_clusters, dim), dtype=np.float32)
@@ -63,7 +69,7 @@ def clustered_vectors(n: int, dim: int, cluster_size: int, noise: float, n_queri
         x = centres[labels] + noise * rng.standard_normal((len(labels), dim), dtype=np.float32)
         return x / np.linalg.norm(x, axis=1, keepdims=True)
 
-    data = np.empty((n, dim), np.float32)
+    data = np.empty((n, dim), np.float32) if out is None else out
     labels = np.repeat(np.arange(n_clusters), cluster_size)[:n]
     labels = np.concatenate([labels, rng.integers(0, n_clusters, n - len(labels))])
     for s in range(0, n, 10_000):

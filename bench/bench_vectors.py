@@ -9,8 +9,9 @@ The same vectors in the same run for every variant:
 * ``catalogue``: the real catalogue embeddings (gallery_artwork.embedding) repeated with Gaussian
   noise (sigma 0.02 per dimension, renormalised) up to ``--n``.
 
-Queries are fresh points (not in the table); ground truth is numpy brute force (cosine). Variants,
-all HNSW m 16, ef_construction 64, cosine:
+Queries are fresh points (not in the table); ground truth is numpy brute force (cosine), computed
+in blocks of 20k rows. Variants, all HNSW m 16, ef_construction 64 (``--m``, ``--ef-construction``),
+cosine:
 
 * ``vector``: pgvector ``vector(1280)``;
 * ``halfvec``: pgvector ``halfvec(1280)`` (2 bytes per dimension);
@@ -24,16 +25,27 @@ all HNSW m 16, ef_construction 64, cosine:
   out), with ``hnsw.iterative_scan`` off vs ``strict_order``.
 
 Printed per variant and ``ef_search``: build time, index size (pgvector: ``pg_relation_size``;
-FAISS: serialised size), recall@10, p50/p95 latency (pgvector: client round trip on a Unix socket;
-FAISS: one query at a time), and the server's resident memory is not separable per index, so
-memory is reported as index size (HNSW is served from shared buffers). The load average is printed:
-this machine has 2 shared cores.
+FAISS: flat vectors + graph, about its serialised size), recall@10, p50/p95 latency (pgvector:
+client round trip on a Unix socket; FAISS: one query at a time), and the server's resident memory
+is not separable per index, so memory is reported as index size (HNSW is served from shared buffers
+and the page cache). Any NOTICE of the build (``hnsw graph no longer fits into
+maintenance_work_mem``) is printed. The load average is printed: this machine has 2 shared cores.
+
+At 1M (5.1 GB of float32) run each variant in its own process on the same ``--cache`` so that no
+process holds the data, a FAISS index and a built pgvector graph at once, e.g.::
+
+    python bench/bench_vectors.py --n 1000000 --cache /tmp/bv --variants vector \\
+        --ef 40 100 200 400 --maintenance-work-mem 10GB
+
+The data is COPYed in 20k-row blocks with only the columns the variants read; the table is dropped
+at the end, also on an error, Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import signal
 import struct
 import sys
 import time
@@ -42,14 +54,16 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_search import clustered_vectors, database_url, exact_top_k, load, recall, vector_literal
+from bench_search import clustered_vectors, database_url, load, recall, vector_literal
 
 K = 10
 N_STYLES = 13
 TABLE = "bench_vectors_scale"
+CHUNK = 20_000  # rows per COPY / ground-truth block: 100 MB of float32 at 1280-d
 
 
-def catalogue_vectors(n: int, n_queries: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def catalogue_vectors(n: int, n_queries: int, seed: int, out: np.ndarray) -> np.ndarray:
+    """Fill ``out`` (n x 1280) with noisy copies of the catalogue embeddings; return the queries."""
     import psycopg2
 
     conn = psycopg2.connect(database_url())
@@ -65,22 +79,93 @@ def catalogue_vectors(n: int, n_queries: int, seed: int) -> tuple[np.ndarray, np
         x = base[idx] + 0.02 * rng.standard_normal((len(idx), base.shape[1]), dtype=np.float32)
         return x / np.linalg.norm(x, axis=1, keepdims=True)
 
-    return noisy(np.arange(n) % len(base)), noisy(rng.integers(0, len(base), n_queries))
+    for s in range(0, n, CHUNK):  # row chunks draw the same normals, in the same order, as one call
+        out[s : s + CHUNK] = noisy(np.arange(s, min(s + CHUNK, n)) % len(base))
+    return noisy(rng.integers(0, len(base), n_queries))
 
 
-def _copy(cur, table: str, columns: str, rows: list[bytes]) -> None:
-    header = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
-    payload = header + b"".join(rows) + struct.pack("!h", -1)
-    cur.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT binary)", io.BytesIO(payload))
+def dataset(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
+    """(data, queries). With ``--cache DIR`` the data is a .npy file there, memory-mapped read-only and
+    reused by later runs with the same source, n and seed (1M x 1280 float32 is 5.1 GB: the page cache
+    holds it, not this process, and each variant can run in its own process on identical vectors)."""
+    if args.cache is None:
+        data = np.empty((args.n, 1280), np.float32)
+        return data, _fill(args, data)
+    args.cache.mkdir(parents=True, exist_ok=True)
+    stem = args.cache / f"{args.source}-{args.n}-{args.seed}"
+    data_path, queries_path = stem.with_suffix(".data.npy"), stem.with_suffix(f".q{args.queries}.npy")
+    if not (data_path.is_file() and queries_path.is_file()):
+        partial = stem.with_suffix(".partial.npy")
+        data = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32, shape=(args.n, 1280))
+        queries = _fill(args, data)
+        data.flush()
+        del data
+        np.save(queries_path, queries)
+        partial.rename(data_path)
+    return np.load(data_path, mmap_mode="r"), np.load(queries_path)
 
 
-def _vec(v: np.ndarray) -> bytes:
-    body = struct.pack("!hh", len(v), 0) + v.astype(">f4").tobytes()
-    return struct.pack("!i", len(body)) + body
+def _fill(args: argparse.Namespace, out: np.ndarray) -> np.ndarray:
+    if args.source == "synthetic":
+        return clustered_vectors(args.n, 1280, 50, 0.6, args.queries, args.seed, out=out)[1]
+    return catalogue_vectors(args.n, args.queries, args.seed, out)
 
 
-def _row(i: int, full: np.ndarray, small: np.ndarray, style: int) -> bytes:
-    return struct.pack("!h", 4) + struct.pack("!iq", 8, i) + _vec(full) + _vec(small) + struct.pack("!ii", 4, style)
+def chunked_top_k(data: np.ndarray, queries: np.ndarray, k: int, keep=None) -> np.ndarray:
+    """Exact top-k ids (1-based) by inner product, one CHUNK of rows at a time: never a full
+    queries x n matrix or a second copy of the data. ``keep(start, stop)`` -> bool mask
+    (queries x rows) restricts each query to some rows (the filtered search's ground truth)."""
+    best_sim = np.full((len(queries), k), -np.inf, np.float32)
+    best_id = np.zeros((len(queries), k), np.int64)
+    for s in range(0, len(data), CHUNK):
+        block = np.asarray(data[s : s + CHUNK])
+        sims = queries @ block.T
+        if keep is not None:
+            sims[~keep(s, s + len(block))] = -np.inf
+        sims = np.concatenate([best_sim, sims], axis=1)
+        ids = np.concatenate([best_id, np.broadcast_to(np.arange(s + 1, s + len(block) + 1), sims[:, k:].shape)], 1)
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        best_sim, best_id = np.take_along_axis(sims, top, 1), np.take_along_axis(ids, top, 1)
+    return best_id
+
+
+def pca_reduce(data: np.ndarray, queries: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """PCA to ``dim`` fitted on 20k rows, applied chunk by chunk; unit rows."""
+    sample = np.asarray(data[np.sort(np.random.default_rng(1).choice(len(data), min(20_000, len(data)), False))])
+    mean = sample.mean(axis=0)
+    _, _, vt = np.linalg.svd(sample - mean, full_matrices=False)
+    basis = vt[:dim].T.astype(np.float32)
+    small = np.empty((len(data), dim), np.float32)
+    for s in range(0, len(data), CHUNK):
+        small[s : s + CHUNK] = (np.asarray(data[s : s + CHUNK]) - mean) @ basis
+    small_q = (queries - mean) @ basis
+    small /= np.linalg.norm(small, axis=1, keepdims=True)
+    return small, small_q / np.linalg.norm(small_q, axis=1, keepdims=True)
+
+
+def copy_rows(cur, table: str, columns: dict[str, np.ndarray], first_id: int) -> None:
+    """Binary COPY of (id, *columns): ``vector`` columns as float32 arrays, ``halfvec`` as float16,
+    ``int`` as int32 (pgvector's binary form: int16 dim, int16 0, big-endian elements)."""
+    fields: list[tuple] = [("nf", ">i2"), ("l_id", ">i4"), ("id", ">i8")]
+    for name, values in columns.items():
+        fields.append((f"l_{name}", ">i4"))
+        if values.ndim == 1:
+            fields.append((name, ">i4"))
+        else:
+            fields += [(f"d_{name}", ">i2"), (f"u_{name}", ">i2"), (name, f">{values.dtype.char}", (values.shape[1],))]
+    rows = len(next(iter(columns.values())))
+    rec = np.empty(rows, np.dtype(fields))
+    rec["nf"], rec["l_id"], rec["id"] = 1 + len(columns), 8, np.arange(first_id, first_id + rows)
+    for name, values in columns.items():
+        if values.ndim == 1:
+            rec[f"l_{name}"], rec[name] = 4, values
+        else:
+            width = values.shape[1]
+            rec[f"l_{name}"], rec[f"d_{name}"], rec[f"u_{name}"] = 4 + width * values.itemsize, width, 0
+            rec[name] = values
+    payload = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0) + rec.tobytes() + struct.pack("!h", -1)
+    names = ", ".join(["id", *columns])
+    cur.copy_expert(f"COPY {table} ({names}) FROM STDIN WITH (FORMAT binary)", io.BytesIO(payload))
 
 
 def _timed_queries(cur, sql: str, params_of, queries: np.ndarray) -> tuple[list[set[int]], np.ndarray]:
@@ -106,63 +191,88 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--queries", type=int, default=200)
-    ap.add_argument("--ef", type=int, nargs="+", default=[40, 100])
+    ap.add_argument("--ef", type=int, nargs="+", default=[40, 100], help="ef_search / efSearch values")
     ap.add_argument("--reduced-dim", type=int, default=256)
     ap.add_argument("--rerank", type=int, default=50)
     ap.add_argument("--source", choices=["synthetic", "catalogue"], default="synthetic")
     ap.add_argument("--variants", nargs="+", default=["vector", "halfvec", "reduced", "faiss", "filtered"])
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--cache", type=Path, help="keep the generated vectors here as .npy (memory-mapped)")
+    ap.add_argument(
+        "--maintenance-work-mem",
+        default="2GB",
+        help="for the HNSW builds; the graph must fit or pgvector warns and the build slows down "
+        "(index size is a fair guide: ~7.8 KB per vector(1280) row, ~3.9 KB per halfvec)",
+    )
+    ap.add_argument("--build-workers", type=int, default=0, help="max_parallel_maintenance_workers")
+    ap.add_argument("--m", type=int, default=16, help="HNSW m (pgvector and FAISS)")
+    ap.add_argument("--ef-construction", type=int, default=64, help="HNSW ef_construction (pgvector and FAISS)")
     args = ap.parse_args()
     import psycopg2
 
+    # SIGTERM (kill, a closed nohup session) must still reach the finally below that drops the table.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))
     t0 = time.perf_counter()
-    if args.source == "synthetic":
-        data, queries = clustered_vectors(args.n, 1280, 50, 0.6, args.queries, args.seed)
-    else:
-        data, queries = catalogue_vectors(args.n, args.queries, args.seed)
-    truth = exact_top_k(data, queries, K)
+    data, queries = dataset(args)
+    truth = chunked_top_k(data, queries, K)
     styles = (np.arange(args.n) // 50) % N_STYLES  # one style per cluster of 50
-    sample = data[np.random.default_rng(1).choice(args.n, min(20_000, args.n), replace=False)]
-    mean = sample.mean(axis=0)
-    _, _, vt = np.linalg.svd(sample - mean, full_matrices=False)
-    basis = vt[: args.reduced_dim].T.astype(np.float32)
-    small = (data - mean) @ basis
-    small /= np.linalg.norm(small, axis=1, keepdims=True)
-    small_q = (queries - mean) @ basis
-    small_q /= np.linalg.norm(small_q, axis=1, keepdims=True)
+    if "reduced" in args.variants:
+        small, small_q = pca_reduce(data, queries, args.reduced_dim)
     print(
         f"## {args.n:,} x 1280 {args.source} vectors, {len(queries)} queries, top-{K}; "
-        f"data + ground truth + PCA in {time.perf_counter() - t0:.0f} s ({load()})\n"
+        f"data + ground truth{' + PCA' if 'reduced' in args.variants else ''} in {time.perf_counter() - t0:.0f} s "
+        f"({load()})\n",
+        flush=True,
     )
     print("| variant | build s | index size | recall@10 | p50 ms | p95 ms |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |", flush=True)
 
     conn = psycopg2.connect(database_url())
     conn.autocommit = True
     cur = conn.cursor()
     d = args.reduced_dim
+    pg = set(args.variants) - {"faiss"}
+    # Only the columns the chosen variants read: at 1M every 1280-d column is gigabytes of table.
+    columns = {"style": "int"}
+    if pg & {"vector", "filtered", "reduced"}:
+        columns["embedding"] = "vector(1280)"
+    if "halfvec" in pg:
+        columns["half"] = "halfvec(1280)"
+    if "reduced" in pg:
+        columns["small"] = f"vector({d})"
     try:
-        if set(args.variants) - {"faiss"}:
+        if pg:
+            t = time.perf_counter()
             cur.execute(f"DROP TABLE IF EXISTS {TABLE}")
-            cur.execute(
-                f"CREATE TABLE {TABLE} (id bigint PRIMARY KEY, embedding vector(1280), small vector({d}), "
-                "style int, half halfvec(1280))"
-            )
-            for s in range(0, args.n, 5_000):
-                rows = [_row(i + 1, data[i], small[i], int(styles[i])) for i in range(s, min(s + 5_000, args.n))]
-                _copy(cur, TABLE, "id, embedding, small, style", rows)
-            cur.execute(f"UPDATE {TABLE} SET half = embedding::halfvec(1280)")
+            cols = ", ".join(f"{name} {kind}" for name, kind in columns.items())
+            cur.execute(f"CREATE TABLE {TABLE} (id bigint PRIMARY KEY, {cols})")
+            for s in range(0, args.n, CHUNK):
+                block = np.asarray(data[s : s + CHUNK])
+                values = {"style": styles[s : s + CHUNK]}
+                if "embedding" in columns:
+                    values["embedding"] = block
+                if "half" in columns:
+                    values["half"] = block.astype(np.float16)
+                if "small" in columns:
+                    values["small"] = small[s : s + CHUNK]
+                copy_rows(cur, TABLE, values, s + 1)
             cur.execute(f"VACUUM ANALYZE {TABLE}")
-            cur.execute("SET maintenance_work_mem = '2GB'")
-            # No parallel build: the machine is shared (a model trains on it); builds use one core.
+            cur.execute(f"SELECT pg_size_pretty(pg_total_relation_size('{TABLE}'))")
+            print(f"(table loaded in {time.perf_counter() - t:.0f} s, {cur.fetchone()[0]} with TOAST)", flush=True)
+            cur.execute(f"SET maintenance_work_mem = '{args.maintenance_work_mem}'")
+            # Parallel builds off by default: the 2 cores are shared (benchmarks and training run beside).
+            cur.execute(f"SET max_parallel_maintenance_workers = {args.build_workers}")
 
         def build(column: str, opclass: str) -> tuple[float, str]:
+            del conn.notices[:]
             t = time.perf_counter()
             cur.execute(
                 f"CREATE INDEX {TABLE}_{column}_hnsw ON {TABLE} USING hnsw ({column} {opclass}) "
-                "WITH (m = 16, ef_construction = 64)"
+                f"WITH (m = {args.m}, ef_construction = {args.ef_construction})"
             )
             took = time.perf_counter() - t
+            for notice in conn.notices:  # "hnsw graph no longer fits into maintenance_work_mem" and the like
+                print(f"({column} build: {notice.strip()})", flush=True)
             cur.execute(f"SELECT pg_size_pretty(pg_relation_size('{TABLE}_{column}_hnsw'))")
             return took, cur.fetchone()[0]
 
@@ -180,14 +290,9 @@ def main() -> None:
             if "filtered" in args.variants:
                 # A style other than the query's own cluster's: its nearest neighbours are filtered out,
                 # so the index must look past them (what iterative scans are for).
-                own = styles[(np.argmax(queries @ data[::50].T, axis=1) * 50)]
+                own = styles[(np.argmax(queries @ np.asarray(data[::50]).T, axis=1) * 50)]
                 wanted = (own + 1 + np.arange(len(queries)) % (N_STYLES - 1)) % N_STYLES
-                ftruth = []
-                for q, style in zip(queries, wanted, strict=True):
-                    idx = np.flatnonzero(styles == style)
-                    sims = data[idx] @ q
-                    ftruth.append(idx[np.argsort(-sims)[:K]] + 1)
-                ftruth = np.array(ftruth)
+                ftruth = chunked_top_k(data, queries, K, keep=lambda a, b: styles[None, a:b] == wanted[:, None])
                 fsql = f"SELECT id FROM {TABLE} WHERE style = %s ORDER BY embedding <=> %s::vector LIMIT {K}"
                 cur.execute("SET hnsw.ef_search = 100")
                 for mode in ("off", "strict_order"):
@@ -226,16 +331,21 @@ def main() -> None:
                 print(_line(name, took, size, found, truth, ms), flush=True)
             drop("small")
 
+        if pg:
+            cur.execute(f"DROP TABLE IF EXISTS {TABLE}")  # frees disk and page cache before FAISS
+
         if "faiss" in args.variants:
             import faiss
 
             faiss.omp_set_num_threads(2)
-            index = faiss.IndexHNSWFlat(1280, 16, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = 64
+            index = faiss.IndexHNSWFlat(1280, args.m, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = args.ef_construction
             t = time.perf_counter()
-            index.add(data)
+            for s in range(0, args.n, 100_000):  # the index keeps its own copy; add from the memmap in slices
+                index.add(np.ascontiguousarray(data[s : s + 100_000]))
             took = time.perf_counter() - t
-            size = f"{len(faiss.serialize_index(index)) / 2**20:.0f} MB"
+            # The serialised size without building a second in-memory copy: the flat vectors plus the graph.
+            size = f"{(index.ntotal * 1280 * 4 + faiss.vector_to_array(index.hnsw.neighbors).nbytes) / 2**20:,.0f} MB"
             faiss.omp_set_num_threads(1)  # one query at a time, like a web request
             for ef in args.ef:
                 index.hnsw.efSearch = ef
@@ -247,9 +357,23 @@ def main() -> None:
                     found.append({int(i) + 1 for i in ids[0]})
                 print(_line(f"FAISS IndexHNSWFlat, efSearch {ef}", took, size, found, truth, np.array(ms)), flush=True)
     finally:
-        cur.execute(f"DROP TABLE IF EXISTS {TABLE}")
-        conn.close()
+        _drop_table(conn)
     print(f"\n{load()}")
+
+
+def _drop_table(conn) -> None:
+    """Leave no bench table behind, also after an error or Ctrl-C mid-query (then on a new connection)."""
+    import psycopg2
+
+    try:
+        conn.cancel()
+        conn.rollback()
+        conn.cursor().execute(f"DROP TABLE IF EXISTS {TABLE}")
+    except psycopg2.Error:
+        with psycopg2.connect(database_url()) as fresh, fresh.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {TABLE}")
+    finally:
+        conn.close()
 
 
 if __name__ == "__main__":
