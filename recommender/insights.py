@@ -43,7 +43,7 @@ def upload_insight_compute(*, upload, embedding, heat, style: str) -> InsightRes
     from .duplicates import find_duplicate
     from .fingerprint import phash_of_image
     from .ml.gradcam import OVERLAY_MAX_SIDE, overlay_image
-    from .palette import palette_of_image, small_rgb
+    from .palette import palette_of_image
 
     result = InsightResult()
     try:
@@ -54,7 +54,7 @@ def upload_insight_compute(*, upload, embedding, heat, style: str) -> InsightRes
             original = image.convert("RGB")
         # Palette and hash from a copy about the size the catalogue's were computed from: pHash's
         # Lanczos resize to 32×32 from the full overlay size would cost more than the palette.
-        small = small_rgb(original)
+        small = original.copy()
         small.thumbnail((HASH_SIDE, HASH_SIDE), Image.Resampling.BOX)
         result.palette = [c.as_dict() for c in palette_of_image(small)]
         result.phash = phash_of_image(small)

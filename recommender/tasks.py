@@ -57,11 +57,15 @@ class UploadTask(Task):
         pipeline.upload_fail(upload_id=args[0], reason=readable_reason(exc), token=task_id)
 
 
-def _run_step(task: Task, upload_id: int, stage: str, progress: int, step: Callable[..., object]) -> int:
-    """Claim the step under this message's id (a redelivery keeps it) and run it if the claim holds."""
-    token = task.request.id
+def _claim_and_run(upload_id: int, stage: str, progress: int, step: Callable[..., object], token: str) -> None:
+    """Run `step` for the upload if the claim of `stage` under `token` holds."""
     if pipeline.upload_claim(upload_id=upload_id, stage=stage, progress=progress, token=token):
         step(upload_id=upload_id, token=token)
+
+
+def _run_step(task: Task, upload_id: int, stage: str, progress: int, step: Callable[..., object]) -> int:
+    """Claim the step under this message's id (a redelivery keeps it) and run it if the claim holds."""
+    _claim_and_run(upload_id, stage, progress, step, task.request.id)
     return upload_id
 
 
@@ -91,8 +95,7 @@ def _match_now_or_send(upload_id: int, token: str) -> None:
     its match step as a message of its own (with its own retries), so one upload's trouble neither
     fails the batch nor is lost."""
     try:
-        if pipeline.upload_claim(upload_id=upload_id, stage=Upload.Stage.MATCHING, progress=60, token=token):
-            pipeline.upload_match(upload_id=upload_id, token=token)
+        _claim_and_run(upload_id, Upload.Stage.MATCHING, 60, pipeline.upload_match, token)
         return
     except Exception:
         logger.exception("upload %s: matching inside its batch failed; sending it on its own", upload_id)
@@ -139,7 +142,7 @@ def requeue_stale_uploads() -> int:
 def _warm_up_model() -> None:
     """Load the model the pipeline will use: the active version recorded in the database (after a
     switch it is not the configured one), or the configured one while the database is unreachable."""
-    from django.db import close_old_connections
+    from django.db import connection
 
     from recommender.ml.style_model import get_style_model
     from recommender.versions import active_style_model
@@ -151,7 +154,7 @@ def _warm_up_model() -> None:
             logger.warning("database unreachable at warm-up; warming the configured style model instead")
             model = get_style_model()
         finally:
-            close_old_connections()  # this thread ends here: do not leave its connection open
+            connection.close()  # this thread's own connection; the thread ends here
         model.warmup()
     except FileNotFoundError:
         logger.exception("no style model found; uploads will fail until one is installed")

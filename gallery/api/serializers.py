@@ -138,7 +138,10 @@ class UploadInsightSerializer(serializers.Serializer):
     duplicate_of = serializers.SerializerMethodField(help_text="The catalogue work this is a copy of, or null")
     heatmap_url = serializers.SerializerMethodField(help_text="Grad-CAM overlay of the top style (JPEG), or null")
     heatmap_style = serializers.CharField(help_text="The style the heat map explains")
-    heatmap_ms = serializers.FloatField(allow_null=True, help_text="Extra time the heat map took in the worker")
+    heatmap_ms = serializers.FloatField(
+        allow_null=True,
+        help_text="Time drawing the heat map took in the worker (its gradient comes with the analysis pass)",
+    )
 
     @extend_schema_field(DuplicateSerializer(allow_null=True))
     def get_duplicate_of(self, insight) -> dict | None:
