@@ -26,6 +26,7 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -149,6 +150,17 @@ def bench_uploads(client: Client, n: int) -> list[int]:
     return ids
 
 
+def run_clients(clients: int, run: Callable[[int], None]) -> float:
+    """Run `run(i)` in `clients` threads at once; the seconds until the last one ends."""
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - started
+
+
 def bench_page(base: str, template: Client, path: str, seconds: float, clients: int) -> None:
     counts, latencies, errors = [0] * clients, [], [0]
     lock = threading.Lock()
@@ -168,13 +180,7 @@ def bench_page(base: str, template: Client, path: str, seconds: float, clients: 
         with lock:
             latencies.extend(local)
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - started
+    elapsed = run_clients(clients, run)
     print(
         f"{path}: {sum(counts) / elapsed:.0f} requests/s over {elapsed:.1f} s with {clients} clients, "
         f"p50 {statistics.median(latencies) * 1000:.1f} ms, p95 {pct(latencies, 0.95) * 1000:.1f} ms, "

@@ -41,7 +41,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from bench_http import IMAGES, Client, multipart, pct, sign_in
+from bench_http import IMAGES, Client, multipart, pct, run_clients, sign_in
 from PIL import Image
 
 SIZES = [96, 224, 800, 2000, 4000]  # longest side; the last ones are phone-photo sized
@@ -108,7 +108,7 @@ def bench_concurrent(template: Client, base: str, clients: int, total: int, poll
     lock = threading.Lock()
     counter = iter(range(total))
 
-    def run() -> None:
+    def run(_: int) -> None:
         c = Client(base)
         c.token = template.token
         for i in counter:  # shared iterator: next() on a range iterator is atomic under the GIL
@@ -117,13 +117,7 @@ def bench_concurrent(template: Client, base: str, clients: int, total: int, poll
             with lock:
                 latencies.append(took)
 
-    threads = [threading.Thread(target=run) for _ in range(clients)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - started
+    elapsed = run_clients(clients, run)
     print(
         f"{clients} clients, {len(latencies)} uploads (sizes {sizes} px, largest {big:.1f} MB): "
         f"{len(latencies) / elapsed:.1f} uploads/s over {elapsed:.1f} s; upload → results "
