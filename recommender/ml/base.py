@@ -76,7 +76,10 @@ class KerasArtifact(LazyModel):
         return resolve_artifact_dir(path, cls.model_file)
 
     def _load(self) -> None:
+        # Heavy libraries, imported here so that importing a model module stays cheap (web process).
         import keras
+
+        from recommender.ml import layers  # noqa: F401 - registers the custom layers saved models use
 
         path = self.artifact_dir / self.model_file
         if not path.is_file():

@@ -17,8 +17,11 @@ from recommender.training.network import BACKBONE_LABEL, assemble_style_network,
 
 
 def write_artifact(out_dir: Path, *, model: Any, classes: Sequence[str], split_json: str, card: dict[str, Any]) -> Path:
-    """Write a new version directory; refuses to overwrite an existing one."""
-    out_dir.mkdir(parents=True, exist_ok=False)
+    """Write a version directory (which may hold the run's ``checkpoint/`` already); refuses to
+    overwrite a finished one."""
+    if (out_dir / MODEL_FILE_NAME).exists():
+        raise FileExistsError(f"{out_dir} already holds a model")
+    out_dir.mkdir(parents=True, exist_ok=True)
     model.save(out_dir / MODEL_FILE_NAME)
     (out_dir / "classes.json").write_text(json.dumps(list(classes), indent=1), encoding="utf-8")
     (out_dir / "split.json").write_text(split_json, encoding="utf-8")

@@ -13,11 +13,13 @@ from __future__ import annotations
 import io
 import math
 import random
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image, ImageEnhance
 
-from recommender.ml.preprocess import IMAGE_SIZE, to_model_input
+from recommender.ml.preprocess import IMAGE_SIZE, open_rgb, to_model_input
+from recommender.training.data import Painting
 
 # Format-neutral: the centre square, brought to one resolution below both formats' native one
 # (format B's short side is ~170 px), so every image reaches the model equally soft.
@@ -126,3 +128,22 @@ def format_swapped(img: Image.Image, fmt: str, key: str) -> Image.Image:
     if fmt == "A":
         return render_as_format_b(img, B_ASPECTS[sum(key.encode()) % len(B_ASPECTS)])
     return render_as_format_a(img)
+
+
+# -- the views a training run caches ------------------------------------------------------------
+def eval_view(p: Painting, view: int) -> np.ndarray:
+    """Held-out rendering ``view``: 0 the file as it is, 1 format-neutral, 2 format-swapped."""
+    img = open_rgb(p.path)
+    if view == 0:
+        return to_model_input(img)
+    if view == 1:
+        return to_model_input(format_neutral(img))
+    return to_model_input(format_swapped(img, p.fmt, p.id))
+
+
+def train_view(seed: int) -> Callable[[Painting, int], np.ndarray]:
+    def view(p: Painting, v: int) -> np.ndarray:
+        # A string seed is stable across processes (hash() of a tuple with str is not).
+        return format_augment(open_rgb(p.path), random.Random(f"{seed}:{p.id}:{v}"))
+
+    return view

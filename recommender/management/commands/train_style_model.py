@@ -14,7 +14,17 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 # Fields set from other flags (paths with defaults from settings) or not meant for the command line.
-_SPECIAL = {"data_dir", "extra_dir", "out_root", "backbone_path", "cache_dir", "activate", "version", "score_test"}
+_SPECIAL = {
+    "data_dir",
+    "extra_dir",
+    "out_root",
+    "backbone_path",
+    "cache_dir",
+    "activate",
+    "version",
+    "score_test",
+    "resume",
+}
 
 
 def _flag(name: str) -> str:
@@ -50,6 +60,11 @@ class Command(BaseCommand):
             action="store_true",
             help="score the test parts once after choosing on validation (do this for the run you ship)",
         )
+        parser.add_argument(
+            "--resume",
+            action="store_true",
+            help="go on with the unfinished run of --model-version from its checkpoint (same flags; --epochs may grow)",
+        )
         for field in dataclasses.fields(TrainConfig):
             if field.name in _SPECIAL:
                 continue
@@ -77,6 +92,7 @@ class Command(BaseCommand):
             version=opts["model_version"],
             activate=not opts["no_activate"],
             score_test=opts["score_test"],
+            resume=opts["resume"],
             **knobs,
         )
 
