@@ -46,6 +46,7 @@ from gallery.models import Match, Prediction, Style, Upload
 from gallery.selectors import artist_from_hint
 from recommender import insights
 from recommender.ranking import similar_works
+from recommender.style_vote import voted_probabilities
 
 logger = logging.getLogger(__name__)
 
@@ -226,6 +227,8 @@ def uploads_analyse(
     model = active_style_model()
     # Probabilities, embeddings and the heat maps of the top styles in one pass.
     analysis = model.analyse(np.stack([pixels for _, pixels in ready]))
+    # The answer mixes in the styles of the nearest catalogue works; the heat map explains the network's own top.
+    probs = voted_probabilities(model=model, probs=analysis.probs, embeddings=analysis.embeddings)
     styles = {s.name: s for s in Style.objects.filter(name__in=model.classes)}
     stored = []
     for n, (upload_id, _) in enumerate(ready):
@@ -235,7 +238,8 @@ def uploads_analyse(
                 token=token,
                 model=model,
                 styles=styles,
-                probs=analysis.probs[n],
+                probs=probs[n],
+                network_top=int(analysis.probs[n].argmax()),
                 embedding=analysis.embeddings[n],
                 heat=None if analysis.heatmaps is None else analysis.heatmaps[n],
             ):
@@ -246,7 +250,15 @@ def uploads_analyse(
 
 
 def _analysis_store(
-    *, upload: Upload, token: str, model: Any, styles: dict[str, Style], probs: Any, embedding: Any, heat: Any
+    *,
+    upload: Upload,
+    token: str,
+    model: Any,
+    styles: dict[str, Style],
+    probs: Any,
+    network_top: int,
+    embedding: Any,
+    heat: Any,
 ) -> bool:
     """Write one upload's predictions and embedding if `token` still holds its lease."""
     upload_id = upload.pk
@@ -254,7 +266,7 @@ def _analysis_store(
     order = sorted(range(len(row)), key=lambda i: -row[i])[:TOP_STYLES_KEPT]
     # Palette, "already in the catalogue" and the heat map of the top style, from what this step holds.
     insight = insights.upload_insight_compute(
-        upload=upload, embedding=embedding, heat=heat, style=model.classes[order[0]]
+        upload=upload, embedding=embedding, heat=heat, style=model.classes[network_top]
     )
     with transaction.atomic():
         upload = _leased(upload_id, token)

@@ -8,8 +8,9 @@ from PIL import UnidentifiedImageError
 
 from gallery.selectors import artist_from_hint
 from recommender.ml.preprocess import load_image
-from recommender.ml.style_model import get_style_model
 from recommender.ranking import RankedMatch, similar_works
+from recommender.style_vote import voted_probabilities
+from recommender.versions import active_style_model
 
 
 def _similar_row(match: RankedMatch) -> dict[str, Any]:
@@ -40,7 +41,7 @@ class Command(BaseCommand):
         parser.add_argument("--similar", type=int, default=10, help="Similar works to list")
 
     def handle(self, *args, paths: list[Path], artist: str | None, top: int, similar: int, **options) -> None:
-        model = get_style_model()
+        model = active_style_model()  # the model uploads are analysed with
         query_artist = artist_from_hint(artist or "")
         for path in paths:
             try:
@@ -52,6 +53,7 @@ class Command(BaseCommand):
                 self._emit(options["json"], {"path": str(path), "error": f"unreadable image: {exc}"})
                 continue
             probs, embeddings = model.predict_and_embed(pixels[None])
+            probs = voted_probabilities(model=model, probs=probs, embeddings=embeddings)
             order = np.argsort(-probs[0])[:top]
             ranking = similar_works(embeddings[0], query_artist=query_artist, k=similar)
             self._emit(
