@@ -29,10 +29,11 @@ def analysis_function(model: Any) -> tuple[Any, str]:
     import keras
     import tensorflow as tf
 
-    conv = next(
-        (layer for layer in reversed(model.layers) if len(getattr(layer, "output", np.zeros(0)).shape) == 4),
-        None,
-    )
+    def four_d(layer: Any) -> bool:
+        out = getattr(layer, "output", None)  # a sub-model (the head) has a list of outputs
+        return out is not None and not isinstance(out, (list, tuple)) and len(out.shape) == 4
+
+    conv = next((layer for layer in reversed(model.layers) if four_d(layer)), None)
     if conv is None:
         return None, ""
     outputs = model.outputs if isinstance(model.outputs, list) else [model.outputs]
