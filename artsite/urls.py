@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from gallery.views import public_media, upload_image
+from gallery.media_views import public_media, upload_image
 
 urlpatterns = [
     path("admin/", admin.site.urls),

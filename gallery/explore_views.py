@@ -6,8 +6,7 @@ numpy-heavy ML or TensorFlow; palettes and map coordinates are computed by worke
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -148,22 +147,3 @@ def catalogue_map_page(request: HttpRequest) -> HttpResponse:
         "upload_requested": bool(upload_id),
     }
     return render(request, "gallery/explore/catalogue_map.html", context)
-
-
-# --- An upload's heat map ---------------------------------------------------------------------------
-
-
-@login_required
-@require_GET
-def upload_heatmap(request: HttpRequest, pk: int) -> HttpResponse:
-    """The heat map image of one of the person's uploads (private like the upload; others get 404)."""
-    upload = selectors.upload_get(owner=request.user, pk=pk, with_results=False)
-    insight = getattr(upload, "insight", None) if upload is not None else None
-    if insight is None or not insight.heatmap:
-        raise Http404("No heat map for this upload among yours")
-    try:
-        response = FileResponse(insight.heatmap.open("rb"), content_type="image/jpeg")
-    except FileNotFoundError as exc:
-        raise Http404("The heat map file is missing") from exc
-    response["Cache-Control"] = "private, max-age=86400"
-    return response

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import explore_views, views
+from . import explore_views, media_views, views
 
 app_name = "gallery"
 urlpatterns = [
@@ -12,7 +12,7 @@ urlpatterns = [
     path("artists/<slug:slug>/connections/", explore_views.artist_path, name="artist_path"),
     path("palette/", explore_views.palette_search_page, name="palette_search"),
     path("map/", explore_views.catalogue_map_page, name="catalogue_map"),
-    path("uploads/<int:pk>/heatmap.jpg", explore_views.upload_heatmap, name="upload_heatmap"),
+    path("uploads/<int:pk>/heatmap.jpg", media_views.upload_heatmap, name="upload_heatmap"),
     path("upload/", views.upload_create, name="upload_create"),
     path("uploads/<int:pk>/", views.upload_detail, name="upload_detail"),
     path("uploads/<int:pk>/status/", views.upload_status, name="upload_status"),

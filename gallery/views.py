@@ -7,8 +7,6 @@ predictions and embeddings, and "similar to this" is pgvector plus one Neo4j que
 
 from __future__ import annotations
 
-import posixpath
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -16,14 +14,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django.views.static import serve
 
 from recommender import pipeline
 from recommender.ranking import similar_works  # pgvector + Neo4j only; no TensorFlow in the web process
@@ -34,7 +31,6 @@ from .fetch import FetchBusy
 from .forms import ArtistSearchForm, ArtworkFilterForm, SignUpForm, UploadForm
 from .images import MAX_SIDE, ImageRejected, human_size
 from .models import Upload
-from .storage import is_private
 
 ARTWORKS_PER_PAGE = 24
 ARTISTS_PER_PAGE = 30
@@ -357,52 +353,6 @@ def upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def upload_status(request: HttpRequest, pk: int) -> JsonResponse:
     """What the upload page polls: status, stage, progress, error, finished."""
     return JsonResponse(_status_payload(_upload_or_404(request, pk, with_results=False)))
-
-
-def _api_or_session_user(request: HttpRequest):
-    """The signed-in person, or the API caller by token: the API hands out these image URLs too."""
-    if request.user.is_authenticated:
-        return request.user
-    from rest_framework.exceptions import AuthenticationFailed
-    from rest_framework.request import Request
-    from rest_framework.settings import api_settings
-
-    try:
-        return Request(request, authenticators=[cls() for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES]).user
-    except AuthenticationFailed:
-        return request.user  # a bad or expired token sees what an anonymous visitor sees
-
-
-@require_GET
-def public_media(request: HttpRequest, path: str) -> HttpResponse:
-    """Catalogue images and other public media from MEDIA_ROOT; never an upload, however the path is spelt."""
-    name = posixpath.normpath(path).lstrip("/")
-    if is_private(name):
-        raise Http404("Upload images are served through the owner check")
-    return serve(request, name, document_root=settings.MEDIA_ROOT)
-
-
-@require_GET
-def upload_image(request: HttpRequest, name: str) -> HttpResponse:
-    """An upload's stored image, for its owner (and staff) only; anyone else gets 404 as for a missing file.
-
-    The bytes are streamed by FileResponse (sendfile under gunicorn), or sent by nginx when
-    PRIVATE_MEDIA_X_ACCEL_REDIRECT names its internal location: Django only decides who may see them.
-    """
-    name = posixpath.normpath(name)
-    if not is_private(name) or not selectors.upload_image_visible(user=_api_or_session_user(request), name=name):
-        raise Http404("No such image among yours")
-    if settings.PRIVATE_MEDIA_X_ACCEL_REDIRECT:
-        response = HttpResponse(content_type="image/jpeg")
-        response["X-Accel-Redirect"] = settings.PRIVATE_MEDIA_X_ACCEL_REDIRECT.rstrip("/") + "/" + name
-    else:
-        try:
-            response = FileResponse(default_storage.open(name, "rb"), content_type="image/jpeg")
-        except FileNotFoundError as exc:
-            raise Http404("The image file is missing") from exc
-    # Stored names are random and never reused, so the browser may keep it; shared caches may not.
-    response["Cache-Control"] = "private, max-age=86400"
-    return response
 
 
 @login_required

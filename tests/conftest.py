@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter
+from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+
+from tests.s3 import bucket_create, moto_server
 
 
 @pytest.fixture
@@ -123,3 +126,16 @@ def worker(transactional_db):
 
     with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=30):
         yield
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """An S3-compatible server (moto's, in its own process) for the session; stopped after it."""
+    with moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str) -> str:
+    """A fresh, empty bucket on that server."""
+    return bucket_create(s3_endpoint)

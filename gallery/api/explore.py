@@ -19,6 +19,7 @@ from recommender import graph, insights, map_read, palette_search
 
 from . import selectors
 from .serializers import (
+    PUBLIC_LINK,
     ArtistRefSerializer,
     ArtworkSummarySerializer,
     ErrorSerializer,
@@ -216,7 +217,10 @@ class MapPointsSerializer(serializers.Serializer):
     title = serializers.ListField(child=serializers.CharField())
     painter = serializers.ListField(child=serializers.IntegerField(), help_text="Index into `painters`; -1 if unknown")
     year = serializers.ListField(child=serializers.IntegerField(allow_null=True))
-    image = serializers.ListField(child=serializers.CharField(), help_text="Image URL")
+    image = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="URL of each work's catalogue image (a path on this site with local storage). " + PUBLIC_LINK,
+    )
 
 
 class MapLayoutSerializer(serializers.Serializer):
@@ -237,7 +241,9 @@ class CatalogueMapSerializer(serializers.Serializer):
     layout = MapLayoutSerializer()
     styles = MapStyleSerializer(many=True)
     painters = serializers.ListField(child=serializers.CharField())
-    artwork_url = serializers.CharField(help_text="Page of a work: replace {id}")
+    artwork_url = serializers.CharField(
+        help_text="Path of a work's page on this site (HTML): replace {id} with an id from `points`. " + PUBLIC_LINK
+    )
     points = MapPointsSerializer()
 
 

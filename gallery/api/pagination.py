@@ -17,6 +17,15 @@ class PageNumberPagination(pagination.PageNumberPagination):
             raise NotFound(self.invalid_page_message)
         return super().get_page_number(request, paginator)
 
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        described = super().get_paginated_response_schema(schema)
+        for link in ("next", "previous"):
+            described["properties"][link]["description"] = (
+                f"The {link} page of this list, or null. It opens for whoever may read this list, with the "
+                "same token or session (the catalogue: anyone; your uploads: you only, others get 404)."
+            )
+        return described
+
     def get_schema_operation_parameters(self, view) -> list[dict]:
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:

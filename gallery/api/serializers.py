@@ -7,11 +7,32 @@ prefetch_related): none of them runs a query per row. Image URLs are absolute wh
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from gallery.models import Upload
+from recommender.insights import upload_insight_get
+
+# Who may open each URL field, and for how long: said once here, shown in /api/docs/ beside each field.
+# tests/gallery/test_api_links.py fetches every URL of every response with the token that got it.
+PUBLIC_LINK = "Public: opens for anyone, with or without a token, and does not expire."
+OWNER_LINK = (
+    "Opens only for the upload's owner: send the same `Authorization: Token` (or session) that got this "
+    "response; anyone else gets 404. Works as long as the token and the upload do."
+)
+UPLOAD_IMAGE_LINK = (
+    "With local storage this site serves it to the owner only: send the same token (or session) that "
+    "got this response; anyone else gets 404; it works as long as the token and the upload do. With S3 "
+    "storage it is a signed URL that opens for whoever holds it, for "
+    f"{settings.PRIVATE_MEDIA_URL_EXPIRE_S} s: read the upload again for a fresh one."
+)
+HEATMAP_LINK = (
+    f"{OWNER_LINK} With S3 storage the answer is a redirect to a signed URL of the file, valid for "
+    f"{settings.PRIVATE_MEDIA_URL_EXPIRE_S} s."
+)
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -39,8 +60,10 @@ class ArtworkSummarySerializer(serializers.Serializer):
     title = serializers.CharField(help_text="Empty for untitled works")
     artist = ArtistRefSerializer(allow_null=True)
     style = StyleRefSerializer()
-    image = serializers.ImageField(help_text="Absolute URL of the image")
-    url = serializers.HyperlinkedIdentityField(view_name="api:artwork_detail", help_text="This artwork in the API")
+    image = serializers.ImageField(help_text=f"Absolute URL of the catalogue image (JPEG). {PUBLIC_LINK}")
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api:artwork_detail", help_text=f"This artwork in the API. {PUBLIC_LINK}"
+    )
 
 
 class ArtworkSerializer(ArtworkSummarySerializer):
@@ -48,8 +71,9 @@ class ArtworkSerializer(ArtworkSummarySerializer):
     year = serializers.IntegerField(allow_null=True)
     source = serializers.CharField(help_text="Where the catalogue entry comes from")
     embedding_version = serializers.CharField(help_text="Model version of the stored embedding; empty if none")
-    page_url = serializers.SerializerMethodField(help_text="The artwork's page on the website")
+    page_url = serializers.SerializerMethodField(help_text=f"The artwork's page on the website (HTML). {PUBLIC_LINK}")
 
+    @extend_schema_field(OpenApiTypes.URI)
     def get_page_url(self, artwork) -> str:
         request = self.context.get("request")
         path = artwork.get_absolute_url()
@@ -79,7 +103,9 @@ class UploadStatusSerializer(serializers.Serializer):
     """Where an upload's analysis is: what a client polls (one query) before reading `url` once."""
 
     id = serializers.IntegerField()
-    url = serializers.HyperlinkedIdentityField(view_name="api:upload_detail", help_text="The upload with its results")
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api:upload_detail", help_text=f"The upload with its results. {OWNER_LINK}"
+    )
     status = serializers.ChoiceField(choices=Upload.Status.choices)
     stage = serializers.ChoiceField(choices=Upload.Stage.choices)
     progress = serializers.IntegerField(min_value=0, max_value=100)
@@ -91,7 +117,9 @@ class UploadListItemSerializer(serializers.Serializer):
     """An upload without its matches (the list stays light); the detail adds `matches`."""
 
     id = serializers.IntegerField()
-    url = serializers.HyperlinkedIdentityField(view_name="api:upload_detail")
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api:upload_detail", help_text=f"The upload with its results. {OWNER_LINK}"
+    )
     status = serializers.ChoiceField(choices=Upload.Status.choices)
     stage = serializers.ChoiceField(choices=Upload.Stage.choices)
     stage_label = serializers.CharField(source="get_stage_display", help_text="The stage in words")
@@ -99,9 +127,12 @@ class UploadListItemSerializer(serializers.Serializer):
     error = serializers.CharField(help_text="Why the analysis failed, for people; empty otherwise")
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
-    image = serializers.ImageField(help_text="Absolute URL of the stored (normalised JPEG) image")
+    image = serializers.ImageField(help_text=f"Absolute URL of the stored (normalised JPEG) image. {UPLOAD_IMAGE_LINK}")
     original_filename = serializers.CharField()
-    source_url = serializers.CharField(help_text="The address the image was fetched from, if sent as a URL")
+    source_url = serializers.CharField(
+        help_text="The address the image was fetched from, if sent as a URL; empty otherwise. Not this site's: "
+        "it opens for whoever that server lets in, and the API never needs it again."
+    )
     artist_hint = serializers.CharField(help_text="The painter the user named, if any")
     model_version = serializers.CharField()
     query_artist = ArtistRefSerializer(
@@ -136,7 +167,9 @@ class DuplicateSerializer(serializers.Serializer):
 class UploadInsightSerializer(serializers.Serializer):
     palette = PaletteColourSerializer(many=True)
     duplicate_of = serializers.SerializerMethodField(help_text="The catalogue work this is a copy of, or null")
-    heatmap_url = serializers.SerializerMethodField(help_text="Grad-CAM overlay of the top style (JPEG), or null")
+    heatmap_url = serializers.SerializerMethodField(
+        help_text=f"Grad-CAM overlay of the top style (JPEG), or null. {HEATMAP_LINK}"
+    )
     heatmap_style = serializers.CharField(help_text="The style the heat map explains")
     heatmap_ms = serializers.FloatField(
         allow_null=True,
@@ -149,6 +182,7 @@ class UploadInsightSerializer(serializers.Serializer):
             return None
         return DuplicateSerializer(insight, context=self.context).data
 
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_heatmap_url(self, insight) -> str | None:
         if not insight.heatmap:
             return None
@@ -168,8 +202,6 @@ class UploadSerializer(UploadListItemSerializer):
     def get_insights(self, upload) -> dict | None:
         # One query, for the detail only (the list serializer has no insights): the row is not on the
         # selector's prefetch because only this view and the results page read it.
-        from recommender.insights import upload_insight_get
-
         insight = upload_insight_get(upload_id=upload.pk)
         return UploadInsightSerializer(insight, context=self.context).data if insight else None
 
@@ -198,7 +230,9 @@ class ArtistSerializer(serializers.Serializer):
     """A painter; `artwork_count` comes from the selector's annotation."""
 
     id = serializers.IntegerField()
-    url = serializers.HyperlinkedIdentityField(view_name="api:artist_detail")
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api:artist_detail", help_text=f"This painter in the API, with influences. {PUBLIC_LINK}"
+    )
     name = serializers.CharField()
     slug = serializers.SlugField()
     birth_year = serializers.IntegerField(allow_null=True)

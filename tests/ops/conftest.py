@@ -1,5 +1,6 @@
-"""Real processes for the scale-out tests: an S3-compatible server (moto's stand-alone server) and
-Celery workers started as subprocesses with their own media folders."""
+"""Real processes for the scale-out tests: the web process on the S3-compatible server (moto's, from
+tests/s3.py via the `s3_endpoint` and `s3_bucket` fixtures) and Celery workers started as
+subprocesses with their own media folders."""
 
 from __future__ import annotations
 
@@ -13,24 +14,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import boto3
 import pytest
 from django.conf import settings
 from django.db import connection
 
 from tests.processes import child_pids
+from tests.s3 import STORAGE_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
-S3_KEYS = {"aws_access_key_id": "test-key", "aws_secret_access_key": "test-secret", "region_name": "us-east-1"}
-
-_MOTO = """
-import sys, threading
-from moto.server import ThreadedMotoServer
-server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-server.start()
-print(server.get_host_and_port()[1], flush=True)
-threading.Event().wait()
-"""
 
 
 def wait_for(predicate: Callable[[], object], timeout: float, what: str, log: Path | None = None) -> object:
@@ -42,25 +33,6 @@ def wait_for(predicate: Callable[[], object], timeout: float, what: str, log: Pa
         time.sleep(0.1)
     tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{tail}")
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """moto's S3 server as its own process on a free port (port 0), stopped after the session."""
-    process = subprocess.Popen([sys.executable, "-c", _MOTO], stdout=subprocess.PIPE, text=True)
-    try:
-        port = int(process.stdout.readline().strip())
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-@pytest.fixture
-def s3_bucket(s3_endpoint: str) -> str:
-    name = f"artsite-{uuid.uuid4().hex[:12]}"
-    boto3.client("s3", endpoint_url=s3_endpoint, **S3_KEYS).create_bucket(Bucket=name)
-    return name
 
 
 @pytest.fixture
@@ -75,18 +47,11 @@ def web_on_s3(settings, s3_endpoint: str, s3_bucket: str, tmp_path: Path) -> dic
             "OPTIONS": {
                 "bucket_name": s3_bucket,
                 "endpoint_url": s3_endpoint,
-                "access_key": "test-key",
-                "secret_key": "test-secret",
-                "region_name": "us-east-1",
+                **STORAGE_KEYS,
             },
         },
     }
     return {"OPS_S3_ENDPOINT": s3_endpoint, "OPS_S3_BUCKET": s3_bucket}
-
-
-def bucket_keys(endpoint: str, bucket: str) -> list[str]:
-    response = boto3.client("s3", endpoint_url=endpoint, **S3_KEYS).list_objects_v2(Bucket=bucket)
-    return [item["Key"] for item in response.get("Contents", [])]
 
 
 @contextmanager

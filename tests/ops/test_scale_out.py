@@ -17,8 +17,9 @@ from gallery.catalogue import artwork_save
 from gallery.catalogue_folder import CatalogueFolder
 from gallery.models import Artwork, Match, Prediction, Upload
 from tests.factories import style_get
+from tests.s3 import bucket_keys
 
-from .conftest import bucket_keys, kill_worker, wait_for, worker_process
+from .conftest import kill_worker, wait_for, worker_process
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
