@@ -27,6 +27,9 @@ from health_check.exceptions import ServiceUnavailable
 from health_check.views import HealthCheckView
 from redis.asyncio import Redis as AsyncRedis
 
+from artsite.celery import app
+from recommender import graph
+
 
 @dataclasses.dataclass
 class Neo4j(HealthCheck):
@@ -35,8 +38,6 @@ class Neo4j(HealthCheck):
     timeout = datetime.timedelta(seconds=5)
 
     def run(self) -> None:
-        from recommender import graph
-
         # ping() bypasses the client's 30 s fail-fast window on purpose: the health page must say
         # how Neo4j is now, not how it was at the last failure.
         if not graph.ping():
@@ -64,8 +65,6 @@ class Worker(HealthCheck):
 
     @staticmethod
     def _queue() -> str:
-        from artsite.celery import app
-
         return str(app.conf.task_default_queue)
 
     @property
@@ -73,8 +72,6 @@ class Worker(HealthCheck):
         return {"check": "Worker", "queue": self._queue()}
 
     def run(self) -> None:
-        from artsite.celery import app
-
         queue = self._queue()
         try:
             replies = app.control.inspect(timeout=self.timeout.total_seconds()).active_queues() or {}

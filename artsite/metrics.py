@@ -15,11 +15,24 @@ import os
 import time
 from collections.abc import Callable, Iterator
 
+from celery.signals import task_postrun, task_prerun, worker_process_init
 from django.conf import settings
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    start_http_server,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from artsite import broker
+from gallery.models import Artwork, Job, Upload
 
 logger = logging.getLogger(__name__)
 
@@ -58,9 +71,6 @@ class OperationsCollector(Collector):
     """Queue lengths (broker Redis) and jobs/uploads/artworks by state (PostgreSQL), read per scrape."""
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from artsite import broker
-        from gallery.models import Artwork, Job, Upload
-
         queued = GaugeMetricFamily(
             "artsite_celery_queue_length", "Messages waiting in a Celery queue", labels=["queue"]
         )
@@ -88,8 +98,6 @@ class OperationsCollector(Collector):
 
 
 def _counts(model, *fields: str) -> list[tuple]:
-    from django.db.models import Count
-
     return [(*(row[f] for f in fields), row["n"]) for row in model.objects.values(*fields).annotate(n=Count("id"))]
 
 
@@ -99,8 +107,6 @@ _collector_registered = False
 def _registry() -> CollectorRegistry:
     global _collector_registered
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         registry.register(OperationsCollector())
@@ -137,15 +143,11 @@ def _on_task_postrun(task_id: str | None = None, task=None, state: str | None = 
 def _on_worker_process_init(**_) -> None:
     port = os.environ.get("ARTSITE_WORKER_METRICS_PORT")
     if port:
-        from prometheus_client import start_http_server
-
         start_http_server(int(port))
         logger.info("worker metrics on :%s/metrics", port)
 
 
 def connect_task_signals() -> None:
-    from celery.signals import task_postrun, task_prerun, worker_process_init
-
     task_prerun.connect(_on_task_prerun, weak=False, dispatch_uid="artsite-metrics-prerun")
     task_postrun.connect(_on_task_postrun, weak=False, dispatch_uid="artsite-metrics-postrun")
     worker_process_init.connect(_on_worker_process_init, weak=False, dispatch_uid="artsite-metrics-port")

@@ -1,7 +1,8 @@
 """Curators' writes to the living catalogue: save an artwork and queue its embedding, start an import.
 
 No ML here (the admin runs in the web process): the embedding is computed by a worker after the
-transaction commits (recommender.jobs.embed_artwork); the import runs as a Job.
+transaction commits (handed over through `gallery.handover.artwork_needs_embedding`); the import
+runs as a Job.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 
+from . import handover
 from .jobs import job_create
 from .models import Artwork, Job
 
@@ -30,25 +32,21 @@ def artwork_save(*, artwork: Artwork, image_changed: bool) -> Artwork:
     A replaced image's old vector describes the old picture, so it is cleared: the work is
     "pending" (absent from similarity search) for the seconds until the worker has embedded it.
     """
-    from recommender.jobs import embed_artwork_later
-
     with transaction.atomic():
         if image_changed:
             artwork.embedding, artwork.embedding_version, artwork.embedding_error = None, "", ""
         artwork.save()
         if image_changed:
-            embed_artwork_later(artwork.pk)
+            handover.artwork_needs_embedding(artwork_id=artwork.pk)
     return artwork
 
 
 def artworks_embed_again(*, artwork_ids: list[int]) -> int:
     """Queue the embedding of these artworks (the admin's "embed now", a failure's retry)."""
-    from recommender.jobs import embed_artwork_later
-
     with transaction.atomic():
         Artwork.objects.filter(pk__in=artwork_ids).update(embedding_error="")
         for artwork_id in artwork_ids:
-            embed_artwork_later(artwork_id)
+            handover.artwork_needs_embedding(artwork_id=artwork_id)
     return len(artwork_ids)
 
 

@@ -11,10 +11,10 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from recommender import graph, map_read, palette_search
+from recommender.painter_paths import DEFAULT_MAX_HOPS, MAX_HOPS_LIMIT, PathInputError, painter_path
 
 from . import selectors
 from .models import Artist
-from .painter_paths import DEFAULT_MAX_HOPS, MAX_HOPS_LIMIT, PathInputError, painter_path
 
 PAINTER_SUGGESTIONS = 8
 

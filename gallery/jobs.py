@@ -14,7 +14,8 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from .models import Job
+from . import handover
+from .models import Artwork, Job, Upload
 
 # A running job whose worker died stops updating; after this long without progress the jobs page
 # calls it stalled and offers a retry.
@@ -22,21 +23,15 @@ STALLED_AFTER = timedelta(minutes=10)
 
 
 def job_create(*, kind: str, params: dict[str, Any] | None = None, user=None, total: int = 0) -> Job:
-    """Create a queued job and enqueue it once the surrounding transaction commits."""
+    """Create a queued job; a worker gets it once the surrounding transaction commits."""
     if kind not in Job.Kind.values:
         raise ValueError(f"unknown job kind {kind!r}")
     with transaction.atomic():
         job = Job.objects.create(
             kind=kind, params=params or {}, created_by=user if user and user.is_authenticated else None, total=total
         )
-        transaction.on_commit(lambda: _enqueue(job.pk))
+        handover.job_queued(job_id=job.pk)
     return job
-
-
-def _enqueue(job_id: int) -> None:
-    from recommender.jobs import enqueue_job  # the Celery task module; imported late (no cycle with models)
-
-    enqueue_job(job_id)
 
 
 def job_claim(*, job_id: int) -> bool:
@@ -94,7 +89,7 @@ def job_retry(*, job_id: int) -> bool:
             status=Job.Status.QUEUED, updated_at=timezone.now()
         )
         if requeued:
-            transaction.on_commit(lambda: _enqueue(job_id))
+            handover.job_queued(job_id=job_id)
     return bool(requeued)
 
 
@@ -127,14 +122,10 @@ def job_is_stalled(job: Job) -> bool:
 
 
 def artworks_embedding_failed(*, limit: int = 20) -> QuerySet:
-    from .models import Artwork
-
     return Artwork.objects.exclude(embedding_error="").defer("embedding").order_by("-id")[:limit]
 
 
 def uploads_failed_recent(*, limit: int = 10) -> QuerySet:
-    from .models import Upload
-
     return (
         Upload.objects.filter(status=Upload.Status.FAILED)
         .select_related("owner")
@@ -144,8 +135,6 @@ def uploads_failed_recent(*, limit: int = 10) -> QuerySet:
 
 
 def uploads_in_flight() -> dict[str, int]:
-    from .models import Upload
-
     return {
         "queued": Upload.objects.filter(status=Upload.Status.QUEUED).count(),
         "running": Upload.objects.filter(status=Upload.Status.RUNNING).count(),

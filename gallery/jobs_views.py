@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from artsite import broker
 
 from . import jobs
+from .catalogue import artworks_embed_again
 from .models import Artwork, StyleModelVersion
 
 REFRESH_SECONDS = 10
@@ -60,9 +61,7 @@ def job_retry(request: HttpRequest, job_id: int) -> HttpResponse:
 @staff_member_required
 @require_POST
 def artwork_embed_retry(request: HttpRequest, artwork_id: int) -> HttpResponse:
-    from recommender.jobs import embed_artwork_later
-
     artwork = get_object_or_404(Artwork.objects.only("id", "title"), pk=artwork_id)
-    embed_artwork_later(artwork.pk)
+    artworks_embed_again(artwork_ids=[artwork.pk])
     messages.success(request, f"“{artwork.display_title}” is queued for embedding.")
     return HttpResponseRedirect(reverse("jobs"))

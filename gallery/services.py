@@ -1,6 +1,9 @@
-"""Writes of the catalogue (import, influence edits mirrored into Neo4j, graph sync) and of uploads as records.
+"""Writes of the catalogue (import, painters and influences) and of uploads, as records.
 
-An upload's analysis is the recommender's job: `upload_create` hands it to `recommender.tasks`.
+What these writes start above them goes through `gallery.handover` (imports run downwards only):
+an influence or painter edit is mirrored into Neo4j, a stored upload is analysed, a deleted upload's
+derived files go with it. The import writes rows only; its callers refresh the Neo4j mirror
+(`recommender.influence_graph.graph_sync`).
 """
 
 from __future__ import annotations
@@ -16,9 +19,7 @@ from django.db import transaction
 from django.utils.text import slugify
 from PIL import Image, UnidentifiedImageError
 
-from recommender import graph, tasks
-from recommender.insights import upload_insight_files
-
+from . import handover
 from .catalogue_folder import CatalogueFolder
 from .fetch import fetch_image_bytes
 from .images import ImageRejected, normalise_image
@@ -37,8 +38,6 @@ class ImportReport:
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (row id, reason)
     artists: int = 0
     influences: int = 0
-    graph_synced: bool = False
-    graph_error: str = ""
 
 
 def _int_or_none(value: str) -> int | None:
@@ -127,13 +126,13 @@ def catalogue_import(
     *,
     directory: Path,
     limit: int | None = None,
-    sync_graph: bool = True,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Import a WikiArt-format catalogue folder. Idempotent: rows are keyed on their source id.
 
     Rows with a missing file, an unknown style or painter, or an unreadable image are reported in
-    `ImportReport.rejected` and skipped; the import goes on.
+    `ImportReport.rejected` and skipped; the import goes on. Neo4j is not touched: the caller syncs
+    the mirror afterwards (one MERGE of everything, `recommender.influence_graph.graph_sync`).
     """
     directory = Path(directory)
     report = ImportReport()
@@ -201,15 +200,6 @@ def catalogue_import(
     report.created += len(Artwork.objects.bulk_create(pending))
     Artwork.objects.bulk_update(changed, ["title", "artist", "style", "genre", "year", "source"], batch_size=500)
     report.updated = len(changed)
-
-    if sync_graph:
-        try:
-            influence_graph_sync()
-            report.graph_synced = True
-        except graph.GraphUnavailable as exc:
-            # The relational import stands on its own; the graph can be rebuilt later with
-            # `manage.py sync_influence_graph`.
-            report.graph_error = str(exc) or exc.__class__.__name__
     return report
 
 
@@ -223,27 +213,8 @@ def _new_artwork(source_id: str, path: Path, values: dict) -> Artwork:
     return artwork
 
 
-def influence_graph_sync() -> tuple[int, int]:
-    """Mirror every painter and influence of the database into Neo4j (MERGE, batched)."""
-    graph.ensure_schema()
-    graph.upsert_artists(list(Artist.objects.values_list("slug", "name")))
-    graph.upsert_influences(list(Influence.objects.values_list("artist__slug", "influencer__slug")))
-    return graph.counts()
-
-
-def _graph_safely(action: Callable[[], None]) -> Callable[[], None]:
-    def run() -> None:
-        try:
-            action()
-        except graph.GraphUnavailable:
-            # The database row is saved regardless; the admin warns and sync_influence_graph repairs.
-            logger.exception("influence graph update failed; run manage.py sync_influence_graph")
-
-    return run
-
-
 def influence_save(*, influence: Influence) -> Influence:
-    """Save an influence edit and mirror it into Neo4j once the transaction commits."""
+    """Save an influence edit; the Neo4j mirror follows once the transaction commits."""
     previous = None
     if influence.pk:
         previous = Influence.objects.filter(pk=influence.pk).values_list("artist__slug", "influencer__slug").first()
@@ -251,14 +222,14 @@ def influence_save(*, influence: Influence) -> Influence:
         influence.full_clean()
         influence.save()
         artist, influencer = influence.artist, influence.influencer
-
-        def mirror() -> None:
-            graph.upsert_artists([(artist.slug, artist.name), (influencer.slug, influencer.name)])
-            if previous and previous != (artist.slug, influencer.slug):
-                graph.delete_influence(*previous)
-            graph.upsert_influences([(artist.slug, influencer.slug)])
-
-        transaction.on_commit(_graph_safely(mirror))
+        edge = (artist.slug, influencer.slug)
+        handover.painters_changed(
+            change=handover.PainterChange(
+                artists=[(artist.slug, artist.name), (influencer.slug, influencer.name)],
+                influences=[edge],
+                influences_removed=[previous] if previous and previous != edge else [],
+            )
+        )
     return influence
 
 
@@ -266,13 +237,13 @@ def influence_delete(*, influence: Influence) -> None:
     keys = (influence.artist.slug, influence.influencer.slug)
     with transaction.atomic():
         influence.delete()
-        transaction.on_commit(_graph_safely(lambda: graph.delete_influence(*keys)))
+        handover.painters_changed(change=handover.PainterChange(influences_removed=[keys]))
 
 
 def artist_save(*, artist: Artist) -> Artist:
     with transaction.atomic():
         artist.save()
-        transaction.on_commit(_graph_safely(lambda: graph.upsert_artists([(artist.slug, artist.name)])))
+        handover.painters_changed(change=handover.PainterChange(artists=[(artist.slug, artist.name)]))
     return artist
 
 
@@ -280,7 +251,7 @@ def artist_delete(*, artist: Artist) -> None:
     key = artist.slug
     with transaction.atomic():
         artist.delete()
-        transaction.on_commit(_graph_safely(lambda: graph.delete_artist(key)))
+        handover.painters_changed(change=handover.PainterChange(artists_removed=[key]))
 
 
 # --- Uploads -----------------------------------------------------------------------------------
@@ -309,13 +280,15 @@ def upload_create(*, owner, image_file=None, url: str = "", artist_hint: str = "
         upload.save()
         # The analysis belongs to the recommender (recommender.pipeline); a broker outage leaves
         # the upload queued for the sweep to send again.
-        transaction.on_commit(lambda: tasks.upload_enqueue(upload.pk))
+        handover.upload_created(upload_id=upload.pk)
     return upload
 
 
 def upload_delete(*, upload: Upload) -> None:
-    """Delete an upload with its results and its stored image."""
-    names, storage = [upload.image.name, *upload_insight_files(upload_id=upload.pk)], upload.image.storage
+    """Delete an upload with its results, its stored image and its derived files (the heat map)."""
+    name, storage = upload.image.name, upload.image.storage
     with transaction.atomic():
+        handover.upload_deleting(upload_id=upload.pk)
         upload.delete()
-        transaction.on_commit(lambda: [storage.delete(name) for name in names if name])
+        if name:
+            transaction.on_commit(lambda: storage.delete(name))

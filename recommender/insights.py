@@ -38,6 +38,7 @@ class InsightResult:
 def upload_insight_compute(*, upload, embedding, heat, style: str) -> InsightResult:
     """Palette and hash (one reduced decode of the stored image), duplicate check, and the heat map
     `heat` (Grad-CAM of the top style `style`, from the analysis pass) drawn over the painting."""
+    # heavy: palette and gradcam import numpy; the web process imports this module (results, API).
     from PIL import Image
 
     from .duplicates import find_duplicate
@@ -122,6 +123,14 @@ def upload_insight_files(*, upload_id: int) -> list[str]:
     return [
         name for name in UploadInsight.objects.filter(upload_id=upload_id).values_list("heatmap", flat=True) if name
     ]
+
+
+def upload_deleting(*, upload_id: int) -> None:
+    """The handler of gallery.handover.upload_deleting: the heat map file goes once the deletion commits."""
+    names = upload_insight_files(upload_id=upload_id)
+    storage = UploadInsight._meta.get_field("heatmap").storage
+    if names:
+        transaction.on_commit(lambda: [storage.delete(name) for name in names])
 
 
 def upload_insight_get(*, upload_id: int) -> UploadInsight | None:

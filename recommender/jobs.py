@@ -22,6 +22,11 @@ from kombu.exceptions import OperationalError as BrokerError
 from artsite import metrics
 from gallery import jobs
 from gallery.models import Artwork, Job
+from gallery.services import catalogue_import
+
+from . import versions
+from .graph import GraphUnavailable
+from .influence_graph import graph_sync
 
 logger = logging.getLogger(__name__)
 # Every worker imports this module (CELERY_IMPORTS): the place to time all of its tasks.
@@ -39,8 +44,9 @@ class ImportRejected(ValueError):
     """The uploaded archive is not a catalogue folder we can import (the reason says why)."""
 
 
-def embed_artwork_later(artwork_id: int) -> None:
-    """Queue the embedding of one artwork when the current transaction commits.
+def embed_artwork_later(*, artwork_id: int) -> None:
+    """Queue the embedding of one artwork when the current transaction commits (the handler of
+    gallery.handover.artwork_needs_embedding).
 
     A broker outage at that moment is logged, not raised: the row is saved and stays "pending",
     which the admin shows and the "embed now" action or `embed_catalogue` repairs.
@@ -55,6 +61,11 @@ def embed_artwork_later(artwork_id: int) -> None:
     transaction.on_commit(send)
 
 
+def job_queued(*, job_id: int) -> None:
+    """The handler of gallery.handover.job_queued: send the job once its row is committed."""
+    transaction.on_commit(lambda: enqueue_job(job_id))
+
+
 def enqueue_job(job_id: int) -> None:
     try:
         run_job.delay(job_id)
@@ -64,7 +75,7 @@ def enqueue_job(job_id: int) -> None:
 
 @shared_task(bind=True, acks_late=True, autoretry_for=TRANSIENT, retry_backoff=2, max_retries=5)
 def embed_artwork(self: Task, artwork_id: int) -> str:
-    from recommender.embeddings import VersionChanged, artwork_embed
+    from .embeddings import VersionChanged, artwork_embed  # heavy: numpy; the web process imports this module
 
     try:
         return artwork_embed(artwork_id=artwork_id)
@@ -105,10 +116,9 @@ def run_job(self: Task, job_id: int) -> str:
 
 
 def _run_embed(job: Job) -> str:
-    from recommender.embeddings import artworks_needing_embedding, catalogue_embed
-    from recommender.versions import active_style_model
+    from .embeddings import artworks_needing_embedding, catalogue_embed  # heavy: numpy, as above
 
-    model = active_style_model()
+    model = versions.active_style_model()
     todo = artworks_needing_embedding(model.version).count()
     jobs.job_progress(job_id=job.pk, progress=0, total=todo, message=f"embedding with {model.version}")
     report = catalogue_embed(model=model, progress=lambda n: jobs.job_advance(job_id=job.pk, by=n))
@@ -116,8 +126,7 @@ def _run_embed(job: Job) -> str:
 
 
 def _run_switch(job: Job) -> str:
-    from recommender import versions
-    from recommender.embeddings import catalogue_stage
+    from .embeddings import catalogue_stage  # heavy: numpy, as above
 
     version = job.params["version"]
     model = versions.style_model_for(version)
@@ -176,9 +185,17 @@ def _catalogue_root(directory: Path) -> Path:
     raise ImportRejected("no catalogue.csv at the top of the archive (expected catalogue.csv, images/, ...)")
 
 
-def _run_import(job: Job) -> str:
-    from gallery.services import catalogue_import
+def _graph_sync_error() -> str:
+    """Mirror the imported painters into Neo4j; why not, or "" when done. The relational import
+    stands on its own: `manage.py sync_influence_graph` rebuilds the graph later."""
+    try:
+        graph_sync()
+    except GraphUnavailable as exc:
+        return str(exc) or exc.__class__.__name__
+    return ""
 
+
+def _run_import(job: Job) -> str:
     name = job.params["file"]
     workdir = Path(tempfile.mkdtemp(prefix="artsite-import-"))
     try:
@@ -193,6 +210,8 @@ def _run_import(job: Job) -> str:
         counter = _Progress(job.pk)
         report = catalogue_import(directory=root, progress=counter)
         counter.flush()
+        jobs.job_progress(job_id=job.pk, message="updating the influence graph")
+        graph_error = _graph_sync_error()
     except zipfile.BadZipFile as exc:
         raise ImportRejected("the file is not a zip archive") from exc
     finally:
@@ -202,7 +221,7 @@ def _run_import(job: Job) -> str:
         # The new works are embedded by a job of their own, so this one reports the import alone.
         jobs.job_create(kind=Job.Kind.EMBED, params={"after_import": job.pk}, user=job.created_by)
     rejected = "; ".join(f"{row}: {why}" for row, why in report.rejected[:5])
-    graph = "" if report.graph_synced else f"; graph not synced ({report.graph_error})"
+    graph = f"; graph not synced ({graph_error})" if graph_error else ""
     return (
         f"{report.created} created, {report.updated} updated, {len(report.rejected)} rejected"
         f"{' (' + rejected + ')' if rejected else ''}{graph}"

@@ -1,20 +1,9 @@
-"""The upload pipeline's writes: claim a step, analyse (classify + embed), match, fail, sweep stale claims.
+"""The upload pipeline's steps: analyse (classify + embed, in batches) → match; re-analyse.
 
-`recommender.tasks` calls these; pages and the API only read the rows they leave behind.
-
-**Leases.** A step runs only while its worker holds a lease on the upload row: `upload_claim` is a
-conditional update that succeeds when the upload is unfinished and its lease is free, expired, or
-already held under the same token. The token is the Celery task id, which a message keeps when it
-is redelivered (worker child killed, visibility timeout) or retried, so a redelivered task takes its
-own step back at once, while a *different* message for the same upload (a sweep's re-queue, a
-duplicate) never steals a live lease. Each step writes its results only if it still holds the lease
-(`select_for_update` on the token), so two workers never both finish the same step. A lease lasts
-longer than the task's hard time limit (settings.UPLOAD_LEASE_S): it cannot expire under a task that
-is still allowed to run.
-
-**Sweep.** `uploads_requeue_stale` (run by Celery beat inside the worker, and when a worker starts)
-sends again every unfinished upload that nobody holds a live lease on and that has not moved for a
-while: a message lost with the broker, a worker killed between steps, a lease left by a dead host.
+Each step runs under a lease on the upload row (`recommender.leases`: claim, write only while
+held, give back, fail, sweep); `recommender.tasks` claims a step and calls it. Pages and the API
+only read the rows the steps leave behind. A new step (e.g. one before the analysis) is one more
+function here taking `upload_id` and `token`, claimed by its own task in `recommender.tasks`.
 
 **Batching.** The worker analyses the uploads that wait together: `upload_analyse_waiting` adds to
 the upload its message claimed every other upload still queued with a free lease (up to
@@ -24,110 +13,35 @@ row keeps its own lease rules; an upload whose image fails is failed alone. A ba
 message later finds it analysed (the analysis claim needs no embedding yet, or its own token) and
 goes on to matching.
 
-TensorFlow is imported inside the analysis functions only, so importing this module (as `gallery.services`
-does through `recommender.tasks`) never loads it, nor numpy.
+numpy and TensorFlow are imported inside `uploads_analyse` only: the web process imports this module
+(re-analyse) and must not load them.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection, Sequence
-from datetime import timedelta
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
+from gallery import handover
 from gallery.models import Match, Prediction, Style, Upload
 from gallery.selectors import artist_from_hint
-from recommender import insights
-from recommender.ranking import similar_works
-from recommender.style_vote import voted_probabilities
+
+from . import insights, leases
+from .leases import upload_leased
+from .ranking import similar_works
+from .versions import active_style_model
 
 logger = logging.getLogger(__name__)
 
 RESULT_COUNT = 10
 TOP_STYLES_KEPT = 13  # every class's probability is kept; pages show the top few
-UNFINISHED = [Upload.Status.QUEUED, Upload.Status.RUNNING]
-FINISHED = [Upload.Status.DONE, Upload.Status.FAILED]
-
-
-def _lease_free(now) -> Q:
-    return Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
-
-
-def upload_claim(*, upload_id: int, stage: str, progress: int, token: str) -> bool:
-    """Take the lease on the upload for one step (`stage`); False when there is nothing to do now.
-
-    Nothing to do: the upload is finished or gone, another token holds a live lease (that worker is
-    running a step), `stage` is matching and the analysis has not stored an embedding yet, or `stage`
-    is classifying and another message's batch already stored one (the chain goes on to matching).
-    """
-    if not token:
-        raise ValueError("a claim needs a token (the task id)")
-    now = timezone.now()
-    rows = Upload.objects.filter(_lease_free(now) | Q(claim_token=token), pk=upload_id).exclude(status__in=FINISHED)
-    if stage == Upload.Stage.MATCHING:
-        rows = rows.filter(embedding__isnull=False)
-    elif stage == Upload.Stage.CLASSIFYING:
-        rows = rows.filter(Q(embedding__isnull=True) | Q(claim_token=token))
-    claimed = rows.update(
-        status=Upload.Status.RUNNING,
-        stage=stage,
-        progress=progress,
-        claim_token=token,
-        lease_expires_at=now + timedelta(seconds=settings.UPLOAD_LEASE_S),
-        updated_at=now,
-    )
-    return claimed == 1
-
-
-def _leased(upload_id: int, token: str) -> Upload | None:
-    """The upload locked for writing, if `token` still holds its lease (call inside a transaction)."""
-    upload = Upload.objects.select_for_update().filter(pk=upload_id, claim_token=token).exclude(status__in=FINISHED)
-    return upload.first()
-
-
-def uploads_claim_waiting(*, token: str, limit: int, exclude: Collection[int] = ()) -> list[int]:
-    """Take the analysis lease, under `token`, on up to `limit` uploads that wait for a worker (queued,
-    lease free, no embedding), oldest first; returns their ids. Uploads this token already holds and
-    has not analysed (its batch, when a killed worker child's message comes back) are taken again.
-    Rows another transaction is claiming are skipped, so two workers collecting at once split the
-    queue instead of waiting on each other."""
-    if limit <= 0:
-        return []
-    now = timezone.now()
-    waiting = (_lease_free(now) & Q(status=Upload.Status.QUEUED)) | Q(claim_token=token, status__in=UNFINISHED)
-    with transaction.atomic():
-        ids = list(
-            Upload.objects.select_for_update(skip_locked=True)
-            .filter(waiting, embedding__isnull=True)
-            .exclude(pk__in=list(exclude))
-            .order_by("id")
-            .values_list("id", flat=True)[:limit]
-        )
-        Upload.objects.filter(pk__in=ids).update(
-            status=Upload.Status.RUNNING,
-            stage=Upload.Stage.CLASSIFYING,
-            progress=10,
-            claim_token=token,
-            lease_expires_at=now + timedelta(seconds=settings.UPLOAD_LEASE_S),
-            updated_at=now,
-        )
-    return ids
-
-
-def uploads_release(*, upload_ids: Collection[int], token: str) -> int:
-    """Give back the leases `token` holds on these unfinished uploads (their own messages take them)."""
-    return (
-        Upload.objects.filter(pk__in=list(upload_ids), claim_token=token)
-        .exclude(status__in=FINISHED)
-        .update(claim_token="", lease_expires_at=None, updated_at=timezone.now())
-    )
 
 
 def upload_analyse(*, upload_id: int, token: str) -> bool:
@@ -154,19 +68,20 @@ def upload_analyse_waiting(
     one of the whole batch, gives the batch-mates' leases back (their own messages take them) and is
     raised, so the task retries its own upload.
     """
-    ids = [upload_id, *uploads_claim_waiting(token=token, limit=settings.ANALYSE_BATCH_MAX - 1, exclude=[upload_id])]
+    mates = leases.uploads_claim_waiting(token=token, limit=settings.ANALYSE_BATCH_MAX - 1, exclude=[upload_id])
+    ids = [upload_id, *mates]
     if len(ids) > 1:
         deadline = time.monotonic() + settings.ANALYSE_BATCH_WAIT_MS / 1000
         while len(ids) < settings.ANALYSE_BATCH_MAX and time.monotonic() < deadline:
             time.sleep(min(0.005, max(deadline - time.monotonic(), 0)))
-            ids += uploads_claim_waiting(token=token, limit=settings.ANALYSE_BATCH_MAX - len(ids), exclude=ids)
+            ids += leases.uploads_claim_waiting(token=token, limit=settings.ANALYSE_BATCH_MAX - len(ids), exclude=ids)
     if len(ids) > 1:
         logger.info("analysing %s uploads in one batch", len(ids))
     try:
         return uploads_analyse(upload_ids=ids, token=token, fail=fail, retry_on=retry_on)
     except BaseException:
         try:
-            uploads_release(upload_ids=ids[1:], token=token)
+            leases.uploads_release(upload_ids=ids[1:], token=token)
         except Exception:  # the database itself may be what failed: the leases then expire, the sweep re-sends
             logger.exception("could not give back the leases of upload %s's batch-mates", upload_id)
         raise
@@ -188,11 +103,13 @@ def uploads_analyse(
     The batch gives each upload the same probabilities and embedding as a pass of its own (the
     network has no batch-dependent layer at inference).
     """
+    # heavy: numpy (and TensorFlow, loaded by the model): kept out of the web process, which imports
+    # this module for re-analyse.
     import numpy as np
 
-    from recommender.ml.loader import iter_batches
-    from recommender.ml.preprocess import IMAGE_SIZE, load_image
-    from recommender.versions import active_style_model
+    from .ml.loader import iter_batches
+    from .ml.preprocess import IMAGE_SIZE, load_image
+    from .style_vote import voted_probabilities
 
     def failed(upload_id: int, exc: Exception) -> None:
         if fail is None or isinstance(exc, retry_on):
@@ -269,7 +186,7 @@ def _analysis_store(
         upload=upload, embedding=embedding, heat=heat, style=model.classes[network_top]
     )
     with transaction.atomic():
-        upload = _leased(upload_id, token)
+        upload = upload_leased(upload_id, token)
         if upload is None:
             logger.warning("upload %s: lease lost during analysis; another worker has the step", upload_id)
             return False
@@ -320,7 +237,7 @@ def upload_match(*, upload_id: int, token: str) -> bool:
         exclude_ids=insights.upload_excluded_ids(upload_id=upload_id),  # the work it is a copy of
     )
     with transaction.atomic():
-        upload = _leased(upload_id, token)
+        upload = upload_leased(upload_id, token)
         if upload is None:
             logger.warning("upload %s: lease lost during matching; another worker has the step", upload_id)
             return False
@@ -356,8 +273,6 @@ def upload_reanalyse(*, upload: Upload) -> Upload:
 
     The stored image is copied (not shared), so deleting either upload never breaks the other.
     """
-    from recommender.tasks import upload_enqueue  # tasks imports this module
-
     with upload.image.open("rb") as handle, transaction.atomic():
         again = Upload(
             owner=upload.owner,
@@ -367,51 +282,5 @@ def upload_reanalyse(*, upload: Upload) -> Upload:
         )
         again.image.save(upload.image.name.rsplit("/", 1)[-1], File(handle), save=False)
         again.save()
-        transaction.on_commit(lambda: upload_enqueue(again.pk))
+        handover.upload_created(upload_id=again.pk)
     return again
-
-
-def upload_fail(*, upload_id: int, reason: str, token: str = "") -> bool:
-    """Mark the upload failed with a reason for people, unless it is done or another worker holds it.
-
-    Returns whether the row changed.
-    """
-    now = timezone.now()
-    holder = _lease_free(now) | Q(claim_token=token) if token else _lease_free(now)
-    changed = (
-        Upload.objects.filter(holder, pk=upload_id)
-        .exclude(status=Upload.Status.DONE)
-        .update(
-            status=Upload.Status.FAILED,
-            stage=Upload.Stage.FAILED,
-            error=reason[:1000],
-            finished_at=now,
-            claim_token="",
-            lease_expires_at=None,
-            updated_at=now,
-        )
-    )
-    return changed == 1
-
-
-def uploads_requeue_stale(*, enqueue: Callable[[int], None], older_than_s: int | None = None) -> int:
-    """Send again every unfinished upload with no live lease that has not moved for `older_than_s`.
-
-    `enqueue(upload_id)` sends the pipeline (recommender.tasks passes its own; taking it as an
-    argument keeps this module free of Celery). The rows are touched first, so the next sweep leaves
-    them alone for another `older_than_s` while the new message waits in the queue. The steps are
-    idempotent and leased, so a duplicate message is harmless. Returns how many were sent.
-    """
-    older_than_s = settings.UPLOAD_REQUEUE_AFTER_S if older_than_s is None else older_than_s
-    now = timezone.now()
-    with transaction.atomic():
-        ids = list(
-            Upload.objects.select_for_update(skip_locked=True)  # two sweeps at once split the rows
-            .filter(_lease_free(now), status__in=UNFINISHED, updated_at__lt=now - timedelta(seconds=older_than_s))
-            .order_by("id")
-            .values_list("id", flat=True)
-        )
-        Upload.objects.filter(pk__in=ids).update(updated_at=now)
-    for upload_id in ids:
-        enqueue(upload_id)
-    return len(ids)

@@ -1,8 +1,9 @@
 """The upload pipeline as Celery tasks: analyse (classify + embed) → match, plus the stale-claim sweep.
 
-Each task takes an id, claims its step with a lease on the upload row (token = the task id, which a
-redelivered or retried message keeps), calls one `recommender.pipeline` function (the analysis takes
-the other uploads waiting into the same forward pass: `pipeline.upload_analyse_waiting`), retries transient
+Each task takes an id, claims its step with a lease on the upload row (`recommender.leases`; token =
+the task id, which a redelivered or retried message keeps), calls one `recommender.pipeline` function
+(the analysis takes the other uploads waiting into the same forward pass:
+`pipeline.upload_analyse_waiting`), retries transient
 failures with exponential backoff and, after the last retry or on a permanent error, records a reason
 a person understands. acks_late + reject_on_worker_lost (settings) make a task whose worker child died
 run again at once; the steps replace their results, so a re-run never duplicates rows.
@@ -20,13 +21,14 @@ from collections.abc import Callable
 
 from celery import Task, chain, shared_task
 from celery.signals import worker_process_init, worker_ready
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection, transaction
 from kombu.exceptions import OperationalError as BrokerError
 
 from gallery.images import ImageRejected
 from gallery.models import Upload
 
-from . import pipeline
+from . import leases, pipeline
+from .versions import active_style_model
 
 logger = logging.getLogger(__name__)
 
@@ -54,12 +56,12 @@ class UploadTask(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
         # Called once retries are exhausted or for a permanent error: the user sees why.
         logger.error("upload %s failed in %s: %r", args[0] if args else "?", self.name, exc)
-        pipeline.upload_fail(upload_id=args[0], reason=readable_reason(exc), token=task_id)
+        leases.upload_fail(upload_id=args[0], reason=readable_reason(exc), token=task_id)
 
 
 def _claim_and_run(upload_id: int, stage: str, progress: int, step: Callable[..., object], token: str) -> None:
     """Run `step` for the upload if the claim of `stage` under `token` holds."""
-    if pipeline.upload_claim(upload_id=upload_id, stage=stage, progress=progress, token=token):
+    if leases.upload_claim(upload_id=upload_id, stage=stage, progress=progress, token=token):
         step(upload_id=upload_id, token=token)
 
 
@@ -72,7 +74,7 @@ def _run_step(task: Task, upload_id: int, stage: str, progress: int, step: Calla
 def _fail_one(upload_id: int, exc: Exception, token: str) -> None:
     """One upload of a batch failed for good (its image, its row): record why for that upload alone."""
     logger.error("upload %s failed in its analysis batch: %r", upload_id, exc)
-    pipeline.upload_fail(upload_id=upload_id, reason=readable_reason(exc), token=token)
+    leases.upload_fail(upload_id=upload_id, reason=readable_reason(exc), token=token)
 
 
 def _analyse_batch(*, upload_id: int, token: str) -> None:
@@ -100,7 +102,7 @@ def _match_now_or_send(upload_id: int, token: str) -> None:
     except Exception:
         logger.exception("upload %s: matching inside its batch failed; sending it on its own", upload_id)
     try:
-        pipeline.uploads_release(upload_ids=[upload_id], token=token)
+        leases.uploads_release(upload_ids=[upload_id], token=token)
         match_upload.apply_async((upload_id,))
     except Exception:  # database or broker down: the lease expires and the sweep sends it again
         logger.exception("could not send matching for upload %s; the sweep will send it again", upload_id)
@@ -121,6 +123,11 @@ def upload_pipeline(upload_id: int) -> chain:
     return chain(analyse_upload.si(upload_id), match_upload.si(upload_id))
 
 
+def upload_created(*, upload_id: int) -> None:
+    """The handler of gallery.handover.upload_created: send the pipeline once the upload is committed."""
+    transaction.on_commit(lambda: upload_enqueue(upload_id))
+
+
 def upload_enqueue(upload_id: int) -> None:
     """Send the pipeline for one upload. A broker outage is logged, not raised: the upload stays
     queued in the database and the sweep sends it again, so the outage delays it instead of losing it."""
@@ -133,7 +140,7 @@ def upload_enqueue(upload_id: int) -> None:
 @shared_task(ignore_result=True)
 def requeue_stale_uploads() -> int:
     """The periodic sweep (settings.CELERY_BEAT_SCHEDULE; the worker runs beat with -B)."""
-    count = pipeline.uploads_requeue_stale(enqueue=upload_enqueue)
+    count = leases.uploads_requeue_stale(enqueue=upload_enqueue)
     if count:
         logger.warning("re-queued %s stale uploads", count)
     return count
@@ -142,10 +149,7 @@ def requeue_stale_uploads() -> int:
 def _warm_up_model() -> None:
     """Load the model the pipeline will use: the active version recorded in the database (after a
     switch it is not the configured one), or the configured one while the database is unreachable."""
-    from django.db import connection
-
-    from recommender.ml.style_model import get_style_model
-    from recommender.versions import active_style_model
+    from .ml.style_model import get_style_model  # heavy: numpy; the web process imports this module
 
     try:
         try:
@@ -178,6 +182,6 @@ def _warm_up_in_background(**_) -> None:
 @worker_ready.connect
 def _requeue_stale_uploads(**_) -> None:
     """Uploads whose message was lost (broker down at upload time, worker killed) run again."""
-    count = pipeline.uploads_requeue_stale(enqueue=upload_enqueue)
+    count = leases.uploads_requeue_stale(enqueue=upload_enqueue)
     if count:
         logger.warning("re-queued %s unfinished uploads", count)

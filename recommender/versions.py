@@ -28,6 +28,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from gallery import handover
+from gallery.jobs import job_create
 from gallery.models import Artwork, ArtworkEmbedding, Job, StyleModelVersion
 
 logger = logging.getLogger(__name__)
@@ -87,7 +89,9 @@ def artifact_dir_for(version: str) -> Path:
 
 def default_version() -> str:
     """The version the configured artefact (CURRENT) names: the active one until a switch is recorded."""
-    from recommender.ml.style_model import get_style_model  # reads the model card only, no TensorFlow
+    # heavy: recommender.ml imports numpy (this reads the model card only, no TensorFlow); the web
+    # process imports this module.
+    from .ml.style_model import get_style_model
 
     return get_style_model().version
 
@@ -125,7 +129,7 @@ def ensure_active_recorded() -> str:
 
 def style_model_for(version: str):
     """The StyleModel of `version`, one instance per process and version (loaded lazily)."""
-    from recommender.ml.style_model import StyleModel, get_style_model
+    from .ml.style_model import StyleModel, get_style_model  # heavy: numpy, as above
 
     configured = get_style_model()
     if configured.version == version:
@@ -161,8 +165,6 @@ def version_activate(*, version: str, user=None) -> Job:
     Raises UnknownVersion when no artefact has that version, ValueError when it is already active
     or another switch is running (one at a time keeps the story simple for curators).
     """
-    from gallery.jobs import job_create
-
     artifact_dir_for(version)  # fail now, in the admin or the command, not later in a worker
     with transaction.atomic():
         ensure_active_recorded()
@@ -188,8 +190,6 @@ def version_switch(*, version: str) -> int:
     Returns how many artworks had no staged vector (added during the last moments): their old
     vector is cleared and they are queued for embedding with the new version after commit.
     """
-    from recommender.jobs import embed_artwork_later
-
     with transaction.atomic():
         _lock_exclusive()
         previous = active_version()
@@ -226,7 +226,7 @@ def version_switch(*, version: str) -> int:
             version=version, defaults={"state": StyleModelVersion.State.ACTIVE, "activated_at": now}
         )
         for artwork_id in late:
-            embed_artwork_later(artwork_id)
+            handover.artwork_needs_embedding(artwork_id=artwork_id)
     logger.info("style model switched %s -> %s (%s artworks embedded late)", previous, version, len(late))
     return len(late)
 

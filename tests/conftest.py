@@ -65,6 +65,7 @@ def demo_catalogue(transactional_db, graph_clean, style_model, tmp_path) -> list
     from gallery.catalogue_folder import CatalogueFolder, Table, write_table
     from gallery.services import catalogue_import
     from recommender.embeddings import catalogue_embed
+    from recommender.influence_graph import graph_sync
 
     src = settings.DEMO_CATALOGUE_DIR
     table = CatalogueFolder(src).catalogue()
@@ -82,6 +83,7 @@ def demo_catalogue(transactional_db, graph_clean, style_model, tmp_path) -> list
     shutil.copy(src / "artists.csv", directory / "artists.csv")
     shutil.copy(src / "influences.csv", directory / "influences.csv")
     catalogue_import(directory=directory)
+    graph_sync()
     catalogue_embed(model=style_model, batch=16)
     return picked
 

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from gallery.catalogue_folder import Table, read_table, write_table
 from gallery.models import Artist, Artwork, Influence
 from gallery.services import catalogue_import
+from recommender.influence_graph import graph_sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,6 +51,8 @@ def slice_dir(tmp_path: Path) -> Path:
 
 def test_import_counts_rejections_and_graph(slice_dir: Path, graph_clean) -> None:
     report = catalogue_import(directory=slice_dir)
+    assert graph_clean.counts() == (0, 0)  # records only: the caller mirrors them
+    graph_sync()
 
     assert report.created == 8
     assert Artwork.objects.count() == 8
@@ -62,7 +65,6 @@ def test_import_counts_rejections_and_graph(slice_dir: Path, graph_clean) -> Non
     assert Artist.objects.count() == len(artist_rows)
     assert Influence.objects.count() == len(edge_rows)
     # Every painter and edge is in Neo4j under the test label.
-    assert report.graph_synced
     assert graph_clean.counts() == (len(artist_rows), len(edge_rows))
     artwork = Artwork.objects.select_related("style", "artist").first()
     assert artwork.image.storage.exists(artwork.image.name)
@@ -70,7 +72,9 @@ def test_import_counts_rejections_and_graph(slice_dir: Path, graph_clean) -> Non
 
 def test_import_is_idempotent(slice_dir: Path, graph_clean) -> None:
     first = catalogue_import(directory=slice_dir)
+    graph_sync()
     second = catalogue_import(directory=slice_dir)
+    graph_sync()
 
     assert first.created == 8
     assert second.created == 0 and second.updated == 0
@@ -83,12 +87,12 @@ def first_counts(directory: Path) -> tuple[int, int]:
 
 
 def test_reimport_updates_changed_metadata(slice_dir: Path, graph_clean) -> None:
-    catalogue_import(directory=slice_dir, sync_graph=False)
+    catalogue_import(directory=slice_dir)
     fields, rows = _read(slice_dir / "catalogue.csv")
     rows[0]["title"] = "A corrected title"
     _write(slice_dir / "catalogue.csv", fields, rows)
 
-    report = catalogue_import(directory=slice_dir, sync_graph=False)
+    report = catalogue_import(directory=slice_dir)
 
     assert report.updated == 1
     assert Artwork.objects.get(source_id=rows[0]["id"]).title == "A corrected title"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from gallery.painter_paths import PathInputError, painter_path
 from recommender import graph
+from recommender.painter_paths import PathInputError, painter_path
 from tests.factories import artist_create, artwork_create, influence_create
 
 

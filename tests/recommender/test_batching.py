@@ -21,7 +21,7 @@ from PIL import Image
 
 from gallery import services
 from gallery.models import Prediction, Upload
-from recommender import pipeline
+from recommender import leases, pipeline
 from recommender.ml.style_model import StyleModel
 from recommender.tasks import analyse_upload, match_upload
 
@@ -71,7 +71,7 @@ def _results(upload_id: int) -> tuple[np.ndarray, dict[str, float]]:
 
 
 def _claim(upload_id: int, token: str) -> bool:
-    return pipeline.upload_claim(upload_id=upload_id, stage=CLASSIFYING, progress=10, token=token)
+    return leases.upload_claim(upload_id=upload_id, stage=CLASSIFYING, progress=10, token=token)
 
 
 def _unexpected(upload_id: int, exc: Exception) -> None:
@@ -152,7 +152,7 @@ def test_a_redelivered_batch_message_takes_its_whole_batch_back(db, owner, style
     and takes its own upload and the batch-mates it held, whose leases are still live."""
     first, mate, other = (_stored_upload(owner, i, (224, 224)) for i in range(3))
     assert _claim(first.pk, "batch")
-    assert pipeline.uploads_claim_waiting(token="batch", limit=1, exclude=[first.pk]) == [mate.pk]
+    assert leases.uploads_claim_waiting(token="batch", limit=1, exclude=[first.pk]) == [mate.pk]
     assert not _claim(mate.pk, "mate-own-message")  # the batch's lease is live
 
     assert _claim(first.pk, "batch")  # redelivery
@@ -163,7 +163,7 @@ def test_a_redelivered_batch_message_takes_its_whole_batch_back(db, owner, style
 def test_a_batch_mate_whose_lease_was_taken_writes_nothing(db, owner, style_model) -> None:
     first, mate = (_stored_upload(owner, i, (224, 224)) for i in range(2))
     assert _claim(first.pk, "batch")
-    assert pipeline.uploads_claim_waiting(token="batch", limit=5, exclude=[first.pk]) == [mate.pk]
+    assert leases.uploads_claim_waiting(token="batch", limit=5, exclude=[first.pk]) == [mate.pk]
     # The batch stalls past its lease; the sweep's message takes the mate.
     Upload.objects.filter(pk=mate.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
     assert _claim(mate.pk, "sweep-message")
@@ -181,7 +181,7 @@ def test_a_failing_image_fails_only_its_upload(db, owner, style_model, passes) -
 
     def fail(upload_id: int, exc: Exception) -> None:
         failures.append(upload_id)
-        pipeline.upload_fail(upload_id=upload_id, reason="unreadable", token="batch")
+        leases.upload_fail(upload_id=upload_id, reason="unreadable", token="batch")
 
     assert _claim(first.pk, "batch")
     stored = pipeline.upload_analyse_waiting(upload_id=first.pk, token="batch", fail=fail)

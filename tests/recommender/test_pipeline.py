@@ -15,7 +15,7 @@ from django.utils import timezone
 from gallery import services
 from gallery.images import ImageRejected
 from gallery.models import Match, Prediction, Upload
-from recommender import pipeline
+from recommender import leases, pipeline
 from recommender.tasks import analyse_upload, match_upload, upload_enqueue
 from tests.factories import upload_create as upload_factory
 
@@ -133,7 +133,7 @@ def test_broker_down_keeps_the_upload_and_a_worker_requeues_it(demo_catalogue, o
     Upload.objects.filter(pk=upload.pk).update(updated_at=upload.updated_at - timedelta(minutes=5))
     with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=30):
         # worker_ready does not fire for the in-thread test worker, so call what it runs.
-        assert pipeline.uploads_requeue_stale(enqueue=upload_enqueue) == 1
+        assert leases.uploads_requeue_stale(enqueue=upload_enqueue) == 1
         assert _wait(upload.pk).status == Upload.Status.DONE
 
 
@@ -141,7 +141,7 @@ def test_broker_down_keeps_the_upload_and_a_worker_requeues_it(demo_catalogue, o
 
 
 def _claim(upload_id: int, token: str, stage: str = Upload.Stage.CLASSIFYING) -> bool:
-    return pipeline.upload_claim(upload_id=upload_id, stage=stage, progress=10, token=token)
+    return leases.upload_claim(upload_id=upload_id, stage=stage, progress=10, token=token)
 
 
 def test_a_live_lease_is_not_stolen_but_its_own_redelivery_takes_it_back(owner) -> None:
@@ -173,7 +173,7 @@ def test_a_step_that_lost_its_lease_writes_nothing(demo_catalogue, owner) -> Non
 
     assert pipeline.upload_analyse(upload_id=upload.pk, token="slow-task") is False
     assert Prediction.objects.filter(upload=upload).count() == 0
-    assert not pipeline.upload_fail(upload_id=upload.pk, reason="late failure", token="slow-task")
+    assert not leases.upload_fail(upload_id=upload.pk, reason="late failure", token="slow-task")
 
     assert pipeline.upload_analyse(upload_id=upload.pk, token="new-task") is True
     upload.refresh_from_db()
@@ -195,8 +195,8 @@ def test_sweep_sends_only_stale_unleased_unfinished_uploads(owner) -> None:
     Upload.objects.filter(pk=live.pk).update(claim_token="alive", lease_expires_at=now + timedelta(minutes=5))
 
     sent: list[int] = []
-    assert pipeline.uploads_requeue_stale(enqueue=sent.append, older_than_s=60) == 3
+    assert leases.uploads_requeue_stale(enqueue=sent.append, older_than_s=60) == 3
     assert sent == [lost.pk, between.pk, expired.pk]
     # Touched when sent: the next sweep waits for another period before sending them again.
-    assert pipeline.uploads_requeue_stale(enqueue=sent.append, older_than_s=60) == 0
+    assert leases.uploads_requeue_stale(enqueue=sent.append, older_than_s=60) == 0
     assert Upload.objects.get(pk=live.pk).claim_token == "alive"

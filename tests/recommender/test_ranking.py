@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gallery.models import Artist, Artwork, Influence, Style
-from gallery.services import influence_graph_sync
+from recommender.influence_graph import graph_sync
 from recommender.ranking import RankingConfig, similar_works
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,7 @@ def scene(graph_clean):
     painters = {slug: Artist.objects.create(slug=slug, name=name) for slug, name in names.items()}
     Influence.objects.create(artist=painters["seurat"], influencer=painters["pissarro"])
     Influence.objects.create(artist=painters["pissarro"], influencer=painters["corot"])
-    influence_graph_sync()
+    graph_sync()
 
     rng = np.random.default_rng(3)
     q = rng.normal(size=1280)

@@ -5,6 +5,8 @@ from tqdm import tqdm
 
 from gallery.models import Artwork
 from gallery.services import catalogue_import
+from recommender.graph import GraphUnavailable
+from recommender.influence_graph import graph_sync
 
 
 class Command(BaseCommand):
@@ -23,18 +25,22 @@ class Command(BaseCommand):
         if not (directory / "catalogue.csv").is_file():
             raise CommandError(f"{directory} has no catalogue.csv")
         with tqdm(desc="paintings", unit="img", disable=options["verbosity"] == 0) as bar:
-            report = catalogue_import(directory=directory, limit=limit, sync_graph=not no_graph, progress=bar.update)
+            report = catalogue_import(directory=directory, limit=limit, progress=bar.update)
         for source_id, reason in report.rejected:
             self.stderr.write(f"rejected {source_id}: {reason}")
         self.stdout.write(
             f"paintings: {report.created} created, {report.updated} updated, {len(report.rejected)} rejected; "
             f"painters: {report.artists}; influences: {report.influences}"
         )
-        if report.graph_synced:
-            self.stdout.write(self.style.SUCCESS("influence graph synced to Neo4j"))
-        elif not no_graph:
+        if no_graph:
+            return
+        try:
+            graph_sync()
+        except GraphUnavailable as exc:
+            # The relational import stands on its own; the graph can be rebuilt later.
+            reason = str(exc) or exc.__class__.__name__
             self.stderr.write(
-                self.style.WARNING(
-                    f"Neo4j not updated ({report.graph_error}); run manage.py sync_influence_graph later"
-                )
+                self.style.WARNING(f"Neo4j not updated ({reason}); run manage.py sync_influence_graph later")
             )
+        else:
+            self.stdout.write(self.style.SUCCESS("influence graph synced to Neo4j"))

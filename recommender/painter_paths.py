@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from django.db.models import Count
 
-from recommender import graph
+from gallery.models import Artist, Artwork
 
-from .models import Artist, Artwork
+from . import graph
 
 # Paths longer than this say little ("everyone is six steps from everyone") and cost more to find.
 DEFAULT_MAX_HOPS = 6
