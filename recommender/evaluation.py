@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,11 @@ from typing import Any
 
 import numpy as np
 
+from gallery.catalogue_folder import read_table
 from recommender.graph import InfluencePath
+from recommender.ml.style_model import ARTIFACTS_ROOT as STYLE_ROOT
+from recommender.ml.style_model import resolve_artifact_dir
+from recommender.ranking import RankingConfig, influence_scores, rerank
 
 
 # ---------------------------------------------------------------------------------------------
@@ -48,9 +53,6 @@ def load_split(style_artifact: Path | None = None) -> tuple[dict[str, list[str]]
     names). The split is only ever read from an artefact: recomputing it needs the perceptual hashes
     and the training pack, and a drifted recomputation would leak training images into queries.
     """
-    from recommender.ml.style_model import ARTIFACTS_ROOT as STYLE_ROOT
-    from recommender.ml.style_model import resolve_artifact_dir
-
     split_file = resolve_artifact_dir(style_artifact or STYLE_ROOT / "current") / "split.json"
     split = json.loads(split_file.read_text(encoding="utf-8")) if split_file.is_file() else {}
     if not split.get("train"):
@@ -84,8 +86,6 @@ class InfluenceGraph:
     @classmethod
     def from_csv(cls, path: Path) -> InfluenceGraph:
         """``influences.csv`` (``artist,influenced_by,source``) of the catalogue."""
-        from gallery.catalogue_folder import read_table
-
         return cls.from_edges((r["artist"].strip(), r["influenced_by"].strip()) for r in read_table(path).rows)
 
     def _bfs(self, source: str, max_hops: int) -> dict[str, list[str]]:
@@ -211,10 +211,6 @@ def evaluate_retrieval(
 
     Painters are names, ``""`` when unknown. Needs Django set up (``recommender.ranking``).
     """
-    import time
-
-    from recommender.ranking import RankingConfig, influence_scores, rerank
-
     t0 = time.perf_counter()
     config = config or RankingConfig()
     cat_styles = np.asarray(catalogue_styles)

@@ -16,7 +16,10 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import transaction
+from PIL import Image
 
+from .duplicates import find_duplicate
+from .fingerprint import phash_of_image
 from .models import UploadInsight
 
 logger = logging.getLogger(__name__)
@@ -39,10 +42,6 @@ def upload_insight_compute(*, upload, embedding, heat, style: str) -> InsightRes
     """Palette and hash (one reduced decode of the stored image), duplicate check, and the heat map
     `heat` (Grad-CAM of the top style `style`, from the analysis pass) drawn over the painting."""
     # heavy: palette and gradcam import numpy; the web process imports this module (results, API).
-    from PIL import Image
-
-    from .duplicates import find_duplicate
-    from .fingerprint import phash_of_image
     from .ml.gradcam import OVERLAY_MAX_SIDE, overlay_image
     from .palette import palette_of_image
 

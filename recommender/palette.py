@@ -14,13 +14,21 @@ every run, so stored palettes never drift.
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import BinaryIO
 
 import numpy as np
+from django.db import transaction
+from django.db.models import Q
 from PIL import Image
 
+from gallery.models import Artwork
+
 from .colour import RGB_TO_XYZ, WHITE_X, WHITE_Y, WHITE_Z, Lab, colour_name, lab_cell, lab_to_rgb, rgb_to_hex
+from .fingerprint import phash_of_image
+from .models import ArtworkColour, ArtworkFingerprint, ArtworkPalette
 
 PALETTE_SIZE = 6
 SAMPLE_SIDE = 64
@@ -168,10 +176,6 @@ class FillReport:
 def artwork_palette_store(*, artwork_id: int, colours: list[PaletteColour], error: str = "", phash: str = "") -> None:
     """Replace one artwork's stored palette (display JSON and the Lab rows search reads) and, when
     given, its perceptual hash, atomically."""
-    from django.db import transaction
-
-    from .models import ArtworkColour, ArtworkFingerprint, ArtworkPalette
-
     with transaction.atomic():
         if phash:
             ArtworkFingerprint.objects.update_or_create(artwork_id=artwork_id, defaults={"phash": phash})
@@ -189,8 +193,6 @@ def artwork_palette_store(*, artwork_id: int, colours: list[PaletteColour], erro
 
 def palette_and_phash_of_file(handle: BinaryIO | str) -> tuple[list[PaletteColour], str]:
     """Palette and perceptual hash from one decode of the file (the catalogue fill and uploads use both)."""
-    from .fingerprint import phash_of_image
-
     with Image.open(handle) as image:
         rgb = small_rgb(image)
         return palette_of_image(rgb), phash_of_image(rgb)
@@ -206,10 +208,6 @@ def _analyse_or_error(artwork) -> tuple[list[PaletteColour], str] | str:
 
 def artworks_needing_palette():
     """Works with no palette, or a palette but no perceptual hash (stored before hashes existed)."""
-    from django.db.models import Q
-
-    from gallery.models import Artwork
-
     missing = Q(palette__isnull=True) | Q(fingerprint__isnull=True, palette__error="")
     return Artwork.objects.filter(missing).order_by("id")
 
@@ -230,11 +228,6 @@ def catalogue_fill_palettes(
     Resumable by state: each artwork is stored as soon as it is done, so an interrupted run goes on
     where it stopped. An unreadable image is stored with its error (and skipped by later runs).
     """
-    import time
-    from concurrent.futures import ThreadPoolExecutor
-
-    from gallery.models import Artwork
-
     started = time.perf_counter()
     missing = only_missing or not (recompute or ids is not None)
     qs = artworks_needing_palette() if missing else Artwork.objects.order_by("id")

@@ -21,6 +21,7 @@ from django.db import connection
 from gallery.models import Artwork
 
 from .colour import Lab, cells_within, colour_name, hex_to_lab, hex_to_rgb, rgb_to_hex, rgb_to_lab
+from .models import ArtworkPalette
 
 MAX_COLOURS = 3
 SIGMA = 15.0
@@ -92,15 +93,11 @@ def artworks_by_palette(*, colours: list[PickedColour], limit: int = 24) -> list
 
 
 def catalogue_has_palettes() -> bool:
-    from .models import ArtworkPalette
-
     return ArtworkPalette.objects.exists()
 
 
 def artwork_palette(*, artwork_id: int):
     """The stored palette of one work (recommender.models.ArtworkPalette), or None."""
-    from .models import ArtworkPalette
-
     return ArtworkPalette.objects.filter(artwork_id=artwork_id).first()
 
 

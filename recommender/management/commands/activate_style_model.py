@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from gallery.models import Job
 from recommender import versions
+from recommender.jobs import run_job
 
 
 class Command(BaseCommand):
@@ -36,8 +37,6 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         if foreground:
-            from recommender.jobs import run_job
-
             Job.objects.filter(pk=job.pk).update(status=Job.Status.QUEUED)  # the worker's copy finds it taken
             self.stdout.write(f"job #{job.pk}: embedding the catalogue with {version} here")
             message = run_job.apply(args=[job.pk], throw=True).get()

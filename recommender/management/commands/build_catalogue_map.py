@@ -1,7 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from recommender import versions
 from recommender.catalogue_map import TOTAL_ITERATIONS, NotEnoughPoints, catalogue_map_build
+from recommender.models import MapLayout
 
 
 class Command(BaseCommand):
@@ -24,9 +26,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, model_version: str | None, perplexity: float, seed: int, **options) -> None:
-        from recommender import versions
-        from recommender.models import MapLayout
-
         version = model_version or versions.ensure_active_recorded()
         if options["if_missing"] and MapLayout.objects.filter(model_version=version).exists():
             self.stdout.write(f"map: {version} has one already")

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
+from gallery.models import Artwork
 from recommender.palette import artworks_needing_palette, catalogue_fill_palettes
 
 
@@ -15,7 +16,6 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=None, help="at most this many works")
 
     def handle(self, *args, recompute: bool, limit: int | None, **options) -> None:
-        from gallery.models import Artwork
 
         todo = (Artwork.objects if recompute else artworks_needing_palette()).count()
         if limit is not None:

@@ -34,7 +34,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-activate", action="store_true", help="do not point <out>/CURRENT at the new version")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        from recommender.training.autoencoder import train_autoencoder
+        from recommender.training.autoencoder import train_autoencoder  # heavy: numpy, TensorFlow
 
         data_dir: Path = opts["data"] or Path(settings.CATALOGUE_DIR)
         if not (data_dir / "catalogue.csv").is_file():

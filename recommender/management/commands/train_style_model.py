@@ -39,6 +39,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
+        # heavy: the training modules import numpy (and TensorFlow when they run); `manage.py help` stays light.
         from recommender.ml.style_model import ARTIFACTS_ROOT
         from recommender.training.cache import DEFAULT_CACHE_DIR
         from recommender.training.loop import TrainConfig
@@ -72,7 +73,7 @@ class Command(BaseCommand):
             parser.add_argument(_flag(field.name), type=kind, default=field.default, help=f"default {field.default}")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        from recommender.training.loop import TrainConfig, train_style_model
+        from recommender.training.loop import TrainConfig, train_style_model  # heavy: numpy, TensorFlow
 
         data_dir: Path = opts["data"] or Path(settings.CATALOGUE_DIR)
         if not (data_dir / "catalogue.csv").is_file():
