@@ -8,95 +8,27 @@ Bad values fail loudly at start-up rather than half-working later.
 from __future__ import annotations
 
 import os
-import secrets
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import urlparse
 
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-RUN_DIR = Path(os.environ.get("ARTSITE_RUN_DIR", BASE_DIR / ".run"))
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    if value.lower() in {"1", "true", "yes", "on"}:
-        return True
-    if value.lower() in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {value!r}")
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from exc
-
-
-def env_list(name: str, default: list[str]) -> list[str]:
-    value = os.environ.get(name)
-    if not value:
-        return default
-    return [item.strip() for item in value.split(",") if item.strip()]
-
-
-def database_from_url(url: str) -> dict:
-    """Translate a postgresql:// URL (also with ?host=/socket/dir) into a Django DATABASES entry."""
-    parsed = urlparse(url)
-    if parsed.scheme not in {"postgres", "postgresql"}:
-        raise ImproperlyConfigured(f"DATABASE_URL must be postgresql://..., got scheme {parsed.scheme!r}")
-    query = parse_qs(parsed.query)
-    host = query.get("host", [parsed.hostname or ""])[0]
-    return {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": unquote(parsed.path.lstrip("/")) or "postgres",
-        "USER": unquote(parsed.username or "postgres"),
-        "PASSWORD": unquote(parsed.password or ""),
-        "HOST": host,
-        "PORT": str(parsed.port or ""),
-        "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60),
-        "CONN_HEALTH_CHECKS": True,
-    }
-
-
-def _read_run_file(name: str) -> str | None:
-    path = RUN_DIR / name
-    return path.read_text().strip() if path.exists() else None
-
-
-def _generated_secret_key() -> str:
-    """The key in .run/secret_key, created (random, mode 0600) the first time it is needed.
-
-    A checkout gets its own key and keeps it across restarts (sessions and signed URLs survive);
-    production passes DJANGO_SECRET_KEY instead (artsite/settings/production.py requires it).
-    """
-    path = RUN_DIR / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process (web, worker) created it first: read theirs
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(50))
-    key = path.read_text().strip()
-    if len(key) < 50:
-        raise ImproperlyConfigured(f"{path} holds no usable secret key; delete it and a new one is generated")
-    return key
-
+from .env import (
+    BASE_DIR,
+    RUN_DIR,
+    database_from_url,
+    env_bool,
+    env_int,
+    env_list,
+    generated_secret_key,
+    read_run_file,
+)
 
 # Off unless asked for: `make run` serves with DEBUG off; `DEV_SERVER=1 make run` turns it on.
 DEBUG = env_bool("DJANGO_DEBUG", False)
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or _generated_secret_key()
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or generated_secret_key()
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
@@ -155,7 +87,7 @@ TEMPLATES = [
 # --- PostgreSQL + pgvector -------------------------------------------------------------------
 # DATABASE_URL wins; otherwise the embedded server that scripts/services.sh started (its URI is
 # written to .run/postgres.url because the socket directory depends on where the checkout lives).
-_db_url = os.environ.get("DATABASE_URL") or _read_run_file("postgres.url")
+_db_url = os.environ.get("DATABASE_URL") or read_run_file("postgres.url")
 if _db_url:
     DATABASES = {"default": database_from_url(_db_url)}
 else:
@@ -173,7 +105,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Neo4j (influence graph) ------------------------------------------------------------------
 NEO4J_URI = os.environ.get("NEO4J_URI", f"bolt://127.0.0.1:{env_int('NEO4J_BOLT_PORT', 7687)}")
 NEO4J_USER = os.environ.get("NEO4J_USER", "neo4j")
-NEO4J_PASSWORD = os.environ.get("NEO4J_PASSWORD") or _read_run_file("neo4j/password") or ""
+NEO4J_PASSWORD = os.environ.get("NEO4J_PASSWORD") or read_run_file("neo4j/password") or ""
 NEO4J_DATABASE = os.environ.get("NEO4J_DATABASE", "neo4j")
 # Label of artist nodes. Tests use another label so they never touch the demo graph
 # (Community edition has a single database).

@@ -10,7 +10,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env_bool, env_int, env_list
+from .env import env_bool, env_int, env_list
 
 DEBUG = False
 # Never the generated .run/ key: several servers must share one key, and it belongs in a secret store.

@@ -1,7 +1,8 @@
 """API of the exploration features: paths between painters, palette search, the map of the catalogue.
 
-Same contract as gallery.api.views: nested Input serializers validate, one selector answers, output
-serializers render; errors are JSON (`{"detail": ...}` or `{"field": [...]}`).
+Same contract as gallery.api.uploads and gallery.api.catalogue: nested Input serializers validate,
+one selector answers, output serializers render; errors are JSON (`{"detail": ...}` or
+`{"field": [...]}`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from recommender import graph, insights, map_read, palette_search
 from recommender.painter_paths import DEFAULT_MAX_HOPS, MAX_HOPS_LIMIT, PathInputError, painter_path
 
 from . import selectors
+from .answers import INVALID_INPUT, NOT_AUTHENTICATED, NOT_FOUND, own_upload_or_404
 from .serializers import (
     PUBLIC_LINK,
     ArtistRefSerializer,
@@ -26,7 +28,6 @@ from .serializers import (
     PaletteColourSerializer,
     UploadInsightSerializer,
 )
-from .views import INVALID_INPUT, NOT_AUTHENTICATED, NOT_FOUND, own_upload_or_404
 
 
 class GraphUnavailableError(exceptions.APIException):

@@ -100,7 +100,7 @@ def test_web_process_never_imports_tensorflow() -> None:
     """Serving stored results must not pull TensorFlow into the web process."""
     code = (
         "import sys, django; django.setup();"
-        "import artsite.urls, gallery.views, gallery.api.views, gallery.admin, gallery.services, recommender.tasks;"
+        "import artsite.urls, gallery.views, gallery.api.urls, gallery.admin, gallery.services, recommender.tasks;"
         "print('tensorflow' in sys.modules, 'keras' in sys.modules)"
     )
     out = subprocess.run(

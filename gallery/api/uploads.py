@@ -1,0 +1,194 @@
+"""A person's uploads in the API: send one, poll its status, read its results, delete it.
+
+Each view validates its input (nested Input serializers), calls one service or selector, and renders
+an output serializer from `gallery.api.serializers` (HackSoft styleguide).
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
+from rest_framework.views import APIView
+
+from gallery import selectors as gallery_selectors
+from gallery import services
+from gallery.fetch import FetchBusy
+from gallery.images import ImageRejected
+
+from .answers import (
+    INVALID_INPUT,
+    NOT_AUTHENTICATED,
+    UPLOAD_NOT_FOUND,
+    own_upload_or_404,
+    paginated_response,
+)
+from .serializers import (
+    ErrorSerializer,
+    UploadListItemSerializer,
+    UploadSerializer,
+    UploadStatusSerializer,
+)
+from .throttling import UploadRateThrottle
+
+
+class DownloadsBusy(exceptions.APIException):
+    """503 with Retry-After: every download slot is taken (gallery.fetch), nothing was stored."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "downloads_busy"
+
+    def __init__(self, detail: str, wait: int) -> None:
+        super().__init__(detail)
+        self.wait = wait
+
+
+# --- Uploads -----------------------------------------------------------------------------------
+
+
+class UploadListCreateApi(APIView):
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    pagination_class: type[PageNumberPagination] = api_settings.DEFAULT_PAGINATION_CLASS
+    throttle_scope = "uploads"
+
+    class InputSerializer(serializers.Serializer):
+        image = serializers.FileField(required=False, help_text="A JPEG, PNG or WebP painting (multipart only)")
+        url = serializers.URLField(
+            required=False, allow_blank=True, max_length=2000, help_text="Public http(s) address of an image"
+        )
+        artist = serializers.CharField(
+            required=False, allow_blank=True, max_length=200, default="", help_text="Painter hint (name)"
+        )
+
+        class Meta:
+            ref_name = "UploadCreateMultipart"
+
+        def validate(self, attrs: dict) -> dict:
+            if attrs.get("image") and attrs.get("url"):
+                raise serializers.ValidationError(
+                    "Send either an image file (`image`) or an image address (`url`), not both."
+                )
+            if not attrs.get("image") and not attrs.get("url"):
+                raise serializers.ValidationError(
+                    "Send an image: a file in the multipart field `image`, or its address in `url`."
+                )
+            return attrs
+
+    class UrlInputSerializer(InputSerializer):
+        image = None  # JSON bodies carry an address only
+
+        class Meta:
+            ref_name = "UploadCreateJson"
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        # Only creating costs (a download, a model run); reading one's own list is not limited.
+        return [UploadRateThrottle()] if self.request.method == "POST" else []
+
+    @extend_schema(
+        summary="List my uploads",
+        description="The caller's own uploads, newest first, without their matches (see the detail).",
+        responses={200: UploadListItemSerializer(many=True), 401: NOT_AUTHENTICATED},
+    )
+    def get(self, request: Request) -> Response:
+        return paginated_response(
+            view=self,
+            request=request,
+            queryset=gallery_selectors.upload_list(owner=request.user),
+            serializer_class=UploadListItemSerializer,
+        )
+
+    @extend_schema(
+        summary="Upload a painting",
+        description=(
+            "Send a file (multipart `image`) or a public image address (`url`, multipart or JSON), and "
+            "optionally the painter's name (`artist`). The image is checked and stored, and its analysis "
+            "is queued: the answer is 202 with the upload; poll `/api/uploads/{id}/status/` (cheap) or its "
+            "`url` until `status` is `done` or `failed`. Throttled (scope `uploads`)."
+        ),
+        request={
+            "multipart/form-data": InputSerializer,
+            "application/json": UrlInputSerializer,
+        },
+        responses={
+            202: UploadSerializer,
+            400: INVALID_INPUT,
+            401: NOT_AUTHENTICATED,
+            429: OpenApiResponse(ErrorSerializer, description="Too many uploads; retry after `Retry-After`."),
+            503: OpenApiResponse(
+                ErrorSerializer,
+                description="Too many image addresses are being downloaded at once; retry after `Retry-After`.",
+            ),
+        },
+        examples=[
+            OpenApiExample(
+                "Rejected file",
+                value={"image": ["The file is not an image we can read; use JPEG, PNG or WebP."]},
+                response_only=True,
+                status_codes=["400"],
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            upload = services.upload_create(
+                owner=request.user,
+                image_file=data.get("image"),
+                url=data.get("url", ""),
+                artist_hint=data["artist"],
+            )
+        except ImageRejected as exc:
+            raise exceptions.ValidationError({"url" if data.get("url") else "image": [str(exc)]}) from exc
+        except FetchBusy as exc:
+            raise DownloadsBusy(str(exc), wait=exc.retry_after_s) from exc
+        upload = gallery_selectors.upload_get(owner=request.user, pk=upload.pk)
+        body = UploadSerializer(upload, context={"request": request}).data
+        # `body["url"]` is DRF's Hyperlink (a str subclass); WSGI servers such as wsgiref accept only str.
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": str(body["url"])})
+
+
+class UploadDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="One of my uploads with its results",
+        responses={200: UploadSerializer, 401: NOT_AUTHENTICATED, 404: UPLOAD_NOT_FOUND},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        upload = own_upload_or_404(request, pk)
+        return Response(UploadSerializer(upload, context={"request": request}).data)
+
+    @extend_schema(
+        summary="Delete one of my uploads",
+        description="Deletes the upload, its results and its stored image.",
+        responses={204: None, 401: NOT_AUTHENTICATED, 404: UPLOAD_NOT_FOUND},
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        upload = own_upload_or_404(request, pk, with_results=False)
+        services.upload_delete(upload=upload)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UploadStatusApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Where one of my uploads is",
+        description=(
+            "Status, stage and progress only, from one query: poll this while `status` is `queued` or "
+            "`running` (every second or so), then read the upload's `url` once for its results."
+        ),
+        responses={200: UploadStatusSerializer, 401: NOT_AUTHENTICATED, 404: UPLOAD_NOT_FOUND},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        upload = own_upload_or_404(request, pk, with_results=False)
+        return Response(UploadStatusSerializer(upload, context={"request": request}).data)
