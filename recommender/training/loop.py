@@ -387,8 +387,9 @@ def train_style_model(cfg: TrainConfig, progress: Progress = logger.info) -> Pat
     )
     split_json = Split(split.parts, split.near_duplicate_pairs, split.held_out_painters).to_json()
     write_artifact(out_dir, model=model, classes=classes, split_json=split_json, card=card)
+    curves = {phase: card["history"][phase] for phase in ("head", "fine-tune")}  # the chosen head's and after
     if chosen_search.test_probs is not None:
-        metrics.write_plots(out_dir, labels["test"], chosen_search.test_probs, classes, card["history"], version)
+        metrics.write_plots(out_dir, labels["test"], chosen_search.test_probs, classes, curves, version)
     if cfg.activate:
         activate_artifact(cfg.out_root, version)
     progress(f"wrote {out_dir} in {(time.perf_counter() - t_start) / 60:.1f} min")
