@@ -72,10 +72,10 @@ def small_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _sample(image: Image.Image) -> np.ndarray:
-    """The painting as (N, 3) uint8 RGB pixels of a copy at most SAMPLE_SIDE pixels a side."""
+def _sample(image: Image.Image, side: int = SAMPLE_SIDE) -> np.ndarray:
+    """The painting as (N, 3) uint8 RGB pixels of a copy at most `side` pixels a side."""
     image = small_rgb(image)
-    image.thumbnail((SAMPLE_SIDE, SAMPLE_SIDE), Image.Resampling.BOX)
+    image.thumbnail((side, side), Image.Resampling.BOX)
     return np.asarray(image, dtype=np.uint8).reshape(-1, 3)
 
 
@@ -132,9 +132,13 @@ def _merge_close(centres: np.ndarray, counts: np.ndarray) -> list[tuple[np.ndarr
     return merged
 
 
-def palette_of_image(image: Image.Image, k: int = PALETTE_SIZE) -> list[PaletteColour]:
-    """The painting's dominant colours (at most k, usually 5–6), largest share first."""
-    pixels = _sample(image)
+def palette_of_image(
+    image: Image.Image, k: int = PALETTE_SIZE, *, sample_side: int = SAMPLE_SIDE
+) -> list[PaletteColour]:
+    """The painting's dominant colours (at most k, usually 5–6), largest share first, from a copy at
+    most `sample_side` pixels a side (the catalogue's stored palettes use SAMPLE_SIDE; a smaller
+    side is cheaper, k-means costing about linearly in the pixels, and a little less exact)."""
+    pixels = _sample(image, sample_side)
     if not len(pixels):
         raise ValueError("the image has no pixels")
     lab = rgb_array_to_lab(pixels)
