@@ -1,4 +1,4 @@
-"""Media files: the public catalogue, and the private files of an upload (its image, its heat map).
+"""Media files: the public catalogue, and the private files of an upload (its image, heat map, painting).
 
 A private file opens for its owner (and, for upload images, staff who may view uploads), whether
 they ask with a session or with the API token that got them the link (`gallery.requester`); anyone
@@ -37,12 +37,24 @@ def upload_image(request: HttpRequest, name: str) -> HttpResponse:
     return private_file_response(name)
 
 
-@require_GET
-def upload_heatmap(request: HttpRequest, pk: int) -> HttpResponse:
-    """The heat map of one of the caller's uploads (`heatmap_url` in the API): the owner only."""
+def _insight_file(request: HttpRequest, pk: int, field: str):
+    """The file `field` of the insight of one of the caller's uploads, or 404 (also for anyone else's)."""
     user = request_user(request)
     upload = selectors.upload_get(owner=user, pk=pk, with_results=False) if user.is_authenticated else None
     insight = getattr(upload, "insight", None) if upload is not None else None
-    if insight is None or not insight.heatmap:
-        raise Http404("No heat map for this upload among yours")
-    return private_file_response(insight.heatmap.name, storage=insight.heatmap.storage)
+    file = getattr(insight, field, None) if insight is not None else None
+    if not file:
+        raise Http404("No such file for this upload among yours")
+    return private_file_response(file.name, storage=file.storage)
+
+
+@require_GET
+def upload_heatmap(request: HttpRequest, pk: int) -> HttpResponse:
+    """The heat map of one of the caller's uploads (`heatmap_url` in the API): the owner only."""
+    return _insight_file(request, pk, "heatmap")
+
+
+@require_GET
+def upload_painting(request: HttpRequest, pk: int) -> HttpResponse:
+    """The straightened painting cut out of one of the caller's photos (`painting.image_url`): the owner only."""
+    return _insight_file(request, pk, "painting")

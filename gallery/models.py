@@ -151,6 +151,10 @@ class Upload(models.Model):
         help_text="Painter used for influence re-ranking (named or inferred)",
     )
     influence_skipped = models.BooleanField(default=False)
+    # Where the painting is in the image, as the person set it (gallery.corners): four [x, y] corners
+    # as fractions of the stored image, clockwise from top-left; [] for "use the whole photo"; None
+    # (the default) lets the worker find it (recommender.framing).
+    corners_requested = models.JSONField(null=True, blank=True)
     # The lease of the pipeline step running now (recommender.pipeline.upload_claim): the holder's
     # Celery task id and when the lease runs out. Empty/None between steps and once finished.
     claim_token = models.CharField(max_length=64, blank=True, editable=False)

@@ -20,11 +20,9 @@ from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
-from recommender import pipeline
 from recommender.ranking import similar_works  # pgvector + Neo4j only; no TensorFlow in the web process
-from recommender.versions import active_version
 
 from . import selectors, services, tokens
 from .fetch import FetchBusy
@@ -196,7 +194,7 @@ def account_tokens(request: HttpRequest) -> HttpResponse:
 # --- Uploads -----------------------------------------------------------------------------------
 
 
-def _upload_or_404(request: HttpRequest, pk: int, *, with_results: bool = True) -> Upload:
+def upload_or_404(request: HttpRequest, pk: int, *, with_results: bool = True) -> Upload:
     """One of the signed-in person's uploads; someone else's answers 404 exactly like a missing one."""
     upload = selectors.upload_get(owner=request.user, pk=pk, with_results=with_results)
     if upload is None:
@@ -332,7 +330,7 @@ class UploadResults:
 @require_GET
 def upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Live status while the pipeline runs; the style prediction and similar works once it is done."""
-    upload = _upload_or_404(request, pk, with_results=False)
+    upload = upload_or_404(request, pk, with_results=False)
     status = _status_payload(upload)
     return render(
         request,
@@ -352,7 +350,7 @@ def upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def upload_status(request: HttpRequest, pk: int) -> JsonResponse:
     """What the upload page polls: status, stage, progress, error, finished."""
-    return JsonResponse(_status_payload(_upload_or_404(request, pk, with_results=False)))
+    return JsonResponse(_status_payload(upload_or_404(request, pk, with_results=False)))
 
 
 @login_required
@@ -361,31 +359,3 @@ def history(request: HttpRequest) -> HttpResponse:
     """The person's uploads, newest first, with their top style and status."""
     page = _page(request, selectors.upload_history(owner=request.user), UPLOADS_PER_PAGE)
     return render(request, "gallery/history.html", {"page_obj": page})
-
-
-@login_required
-@require_POST
-def upload_reanalyse(request: HttpRequest, pk: int) -> HttpResponse:
-    """Analyse the image again with the active model, as a new upload (this one keeps its results)."""
-    upload = _upload_or_404(request, pk, with_results=False)
-    if not upload.is_finished:
-        messages.error(request, "This upload is still being analysed.")
-        return redirect(upload)
-    # Checked here, not on the page: the results page stays query-lean (its results are cached).
-    if upload.status == Upload.Status.DONE and upload.model_version == active_version():
-        messages.info(request, "These results already come from the current model.")
-        return redirect(upload)
-    again = pipeline.upload_reanalyse(upload=upload)
-    messages.success(request, "Analysing the same image with the current model; the earlier results stay in History.")
-    return redirect(again)
-
-
-@login_required
-@require_POST
-def upload_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    """Delete one of the person's uploads with its results and its stored image."""
-    upload = _upload_or_404(request, pk, with_results=False)
-    name = upload.original_filename or f"upload {upload.pk}"
-    services.upload_delete(upload=upload)
-    messages.success(request, f"Deleted “{name}” and its results.")
-    return redirect("gallery:history")

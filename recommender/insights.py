@@ -39,24 +39,36 @@ class InsightResult:
     duplicate: Any = None  # recommender.duplicates.DuplicateMatch | None
     heatmap_jpeg: bytes = b""
     heatmap_style: str = ""
+    painting_source: str = ""
+    painting_corners: list | None = None
+    painting_confidence: float | None = None
+    painting_jpeg: bytes = b""  # the straightened painting, when a part of the photo was cut out
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
-def upload_insight_compute(*, upload, embedding, heat, style: str) -> InsightResult:
-    """Palette and hash (one reduced decode of the stored image), duplicate check, and the heat map
-    `heat` (Grad-CAM of the top style `style`, from the analysis pass) drawn over the painting."""
+def upload_insight_compute(*, upload, framing, embedding, heat, style: str) -> InsightResult:
+    """Palette and hash, duplicate check, and the heat map `heat` (Grad-CAM of the top style `style`,
+    from the analysis pass) drawn over the painting: all of the part `framing` (recommender.framing)
+    chose, the straightened painting of a wall photo or the image as decoded for it."""
     # heavy: palette and gradcam import numpy; the web process imports this module (results, API).
-    from .ml.gradcam import overlay_decode_size, overlay_image
+    from .ml.gradcam import overlay_image
     from .palette import palette_of_image
 
-    result = InsightResult()
+    result = InsightResult(
+        painting_source=framing.source,
+        painting_corners=framing.corners,
+        painting_confidence=framing.confidence,
+        timings_ms={"painting": framing.ms},
+    )
+    if framing.cut_out:
+        buffer = io.BytesIO()
+        framing.image.save(buffer, format="JPEG", quality=HEATMAP_QUALITY)
+        result.painting_jpeg = buffer.getvalue()
     try:
         started = time.perf_counter()
-        with upload.image.open("rb") as handle, Image.open(handle) as image:
-            # JPEG DCT scaling straight to the size the overlay is drawn at: a 2,000 px stored photo
-            # decodes at 1/2 scale (a quarter of the pixels), and the overlay needs no resampling.
-            image.draft("RGB", overlay_decode_size(image.size))
-            original = image.convert("RGB")
+        # Decoded once by the framing step, at the JPEG DCT scale the overlay is drawn at: a 2,000 px
+        # stored photo decodes at 1/2 scale (a quarter of the pixels), and the overlay needs no resampling.
+        original = framing.image
         # Palette and hash from a copy about the size the catalogue's were computed from: pHash's
         # Lanczos resize to 32×32 from the full overlay size would cost more than the palette.
         small = original.copy()
@@ -87,9 +99,8 @@ def upload_insight_compute(*, upload, embedding, heat, style: str) -> InsightRes
 
 
 def upload_insight_store(*, upload, result: InsightResult) -> UploadInsight:
-    """Replace the upload's insight row (call inside the analyse step's transaction); the old heat-map
-    file is deleted once the new row is committed."""
-    previous = UploadInsight.objects.filter(upload=upload).values_list("heatmap", flat=True).first()
+    """Replace the upload's insight row (call inside the analyse step's transaction); the old files
+    (heat map, straightened painting) are deleted once the new row is committed."""
     insight, _ = UploadInsight.objects.update_or_create(
         upload=upload,
         defaults={
@@ -100,17 +111,31 @@ def upload_insight_store(*, upload, result: InsightResult) -> UploadInsight:
             "duplicate_hash_distance": result.duplicate.hash_distance if result.duplicate else None,
             "heatmap_style": result.heatmap_style,
             "heatmap_ms": round(result.timings_ms["heatmap"], 2) if "heatmap" in result.timings_ms else None,
+            "painting_source": result.painting_source,
+            "painting_corners": result.painting_corners,
+            "painting_confidence": result.painting_confidence,
+            "painting_ms": round(result.timings_ms["painting"], 2) if "painting" in result.timings_ms else None,
         },
     )
-    if result.heatmap_jpeg:
-        insight.heatmap.save(f"heat-{upload.pk}.jpg", ContentFile(result.heatmap_jpeg), save=True)
-    elif insight.heatmap:
-        insight.heatmap = ""
-        insight.save(update_fields=["heatmap"])
-    if previous and previous != insight.heatmap.name:
-        storage = insight.heatmap.storage
-        transaction.on_commit(lambda: storage.delete(previous))
+    _replace_file(insight, "heatmap", f"heat-{upload.pk}.jpg", result.heatmap_jpeg)
+    _replace_file(insight, "painting", f"painting-{upload.pk}.jpg", result.painting_jpeg)
     return insight
+
+
+def _replace_file(insight: UploadInsight, field: str, name: str, content: bytes) -> None:
+    """Store `content` in the insight's file `field` (or clear it when empty); the file it replaces
+    goes once the transaction commits, so a rolled-back step leaves the old one in place."""
+    current = getattr(insight, field)
+    previous = current.name if current else ""
+    if content:
+        current.save(name, ContentFile(content), save=False)
+    else:
+        setattr(insight, field, "")
+    if content or previous:
+        insight.save(update_fields=[field])
+    if previous and previous != getattr(insight, field).name:
+        storage = current.storage
+        transaction.on_commit(lambda: storage.delete(previous))
 
 
 def upload_excluded_ids(*, upload_id: int) -> list[int]:
@@ -124,9 +149,8 @@ def upload_excluded_ids(*, upload_id: int) -> list[int]:
 
 def upload_insight_files(*, upload_id: int) -> list[str]:
     """Stored files of the upload's insight (the heat map), for deleting with the upload."""
-    return [
-        name for name in UploadInsight.objects.filter(upload_id=upload_id).values_list("heatmap", flat=True) if name
-    ]
+    rows = UploadInsight.objects.filter(upload_id=upload_id).values_list("heatmap", "painting")
+    return [name for row in rows for name in row if name]
 
 
 def upload_deleting(*, upload_id: int) -> None:

@@ -93,6 +93,13 @@ class ArtworkFingerprint(models.Model):
         return f"{self.artwork_id}: {self.phash}"
 
 
+class PaintingSource(models.TextChoices):
+    DETECTED = "detected", "Found in the photo"
+    PERSON = "person", "Corners you set"
+    WHOLE = "whole", "The whole photo, as you asked"
+    NONE = "none", "The whole image (no frame found)"
+
+
 class UploadInsight(models.Model):
     """What the analysis explains about an upload beside its style: palette, duplicate, heat map.
 
@@ -116,6 +123,17 @@ class UploadInsight(models.Model):
     heatmap = models.ImageField(upload_to="uploads/heatmaps/%Y/%m/", blank=True)
     heatmap_style = models.CharField(max_length=100, blank=True, help_text="The style the heat map explains")
     heatmap_ms = models.FloatField(null=True, blank=True, help_text="Extra time the heat map took")
+    # Which part of the image was analysed (recommender.framing): the painting found in a wall photo,
+    # the corners the person set, or the whole image.
+    painting_source = models.CharField(max_length=10, choices=PaintingSource.choices, blank=True)
+    painting_corners = models.JSONField(
+        null=True, blank=True, help_text="[[x, y]] × 4, fractions of the image, clockwise from top-left"
+    )
+    painting_confidence = models.FloatField(null=True, blank=True)
+    painting = models.ImageField(
+        upload_to="uploads/paintings/%Y/%m/", blank=True, help_text="The straightened painting"
+    )
+    painting_ms = models.FloatField(null=True, blank=True, help_text="Time finding and straightening took")
     created_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

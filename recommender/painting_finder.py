@@ -36,8 +36,8 @@ MAX_TILT = 20.0  # degrees a side may lean from the upright (yaw and roll togeth
 MIN_WALL_BORDER = 0.75  # share of the photo's border that must be wall
 RECT_SIDE = 320  # long side of the rectified frame, where the inner edge is looked for
 MAX_BAND = 0.22  # the frame's width at most, as a share of the rectified short side
-MIN_STEP = 6.0
-EVEN_BAND = 2.5  # Lab spread along a line that is even whatever the painting (light fall-off, noise)  # Lab step at the inner edge, averaged over four sides, for a frame to count
+MIN_STEP = 6.0  # Lab step at the inner edge, averaged over four sides, for a frame to count
+EVEN_BAND = 2.5  # Lab spread along a line that is even whatever the painting (light fall-off, noise)
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def _framed_object(small: np.ndarray) -> np.ndarray | None:
     threshold = float(np.clip(3 * np.median(ring), MIN_FLAT_GRADIENT, FLAT_GRADIENT))
     flat = (gradient < threshold).astype(np.uint8)
     flat = cv2.erode(flat, np.ones((5, 5), np.uint8))  # closes gaps of up to two pixels in an edge
-    count, labels = cv2.connectedComponents(flat, connectivity=4)
+    _, labels = cv2.connectedComponents(flat, connectivity=4)
     border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
     wall_labels = [n for n in np.unique(border) if n != 0]
     wall = np.isin(labels, wall_labels)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
@@ -107,8 +108,7 @@ def uploads_analyse(
     # this module for re-analyse.
     import numpy as np
 
-    from .ml.loader import iter_batches
-    from .ml.preprocess import IMAGE_SIZE, load_image
+    from .framing import Framing, frame_image
     from .style_vote import voted_probabilities
 
     def failed(upload_id: int, exc: Exception) -> None:
@@ -119,39 +119,40 @@ def uploads_analyse(
     uploads = Upload.objects.defer("embedding").in_bulk(list(upload_ids))
     errors: dict[int, Exception] = {}
 
-    def decode(upload_id: int) -> np.ndarray:
+    def decode(upload_id: int) -> Framing | None:
+        # First of all: which part of the image is the painting (a wall photo's straightened painting,
+        # the person's corners, or the whole image); the model and the insights all read that.
         try:
             upload = uploads.get(upload_id)
             if upload is None:
                 raise Upload.DoesNotExist(f"upload {upload_id} was deleted")
             with upload.image.open("rb") as handle:
-                return load_image(handle)
+                return frame_image(handle, upload.corners_requested)
         except Exception as exc:  # kept for this upload alone; `failed` decides below
             errors[upload_id] = exc
-            return np.zeros((IMAGE_SIZE, IMAGE_SIZE, 3), np.float32)
+            return None
 
-    # Images decode in the shared loader's threads (Pillow releases the GIL), one image per item.
-    decoded = [
-        (upload_ids[start], batch[0])
-        for start, batch in iter_batches(upload_ids, decode, batch_size=1, workers=2, prefetch=len(upload_ids))
-    ]
+    # Images decode and are framed in two threads (Pillow and OpenCV release the GIL).
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        decoded = list(zip(upload_ids, pool.map(decode, upload_ids), strict=True))
     for upload_id, exc in errors.items():
         failed(upload_id, exc)
-    ready = [(upload_id, pixels) for upload_id, pixels in decoded if upload_id not in errors]
+    ready = [(upload_id, framing) for upload_id, framing in decoded if upload_id not in errors]
     if not ready:
         return []
     # The active version (recorded in the database), so every worker host flips with a switch.
     model = active_style_model()
     # Probabilities, embeddings and the heat maps of the top styles in one pass.
-    analysis = model.analyse(np.stack([pixels for _, pixels in ready]))
+    analysis = model.analyse(np.stack([framing.pixels for _, framing in ready]))
     # The answer mixes in the styles of the nearest catalogue works; the heat map explains the network's own top.
     probs = voted_probabilities(model=model, probs=analysis.probs, embeddings=analysis.embeddings)
     styles = {s.name: s for s in Style.objects.filter(name__in=model.classes)}
     stored = []
-    for n, (upload_id, _) in enumerate(ready):
+    for n, (upload_id, framing) in enumerate(ready):
         try:
             if _analysis_store(
                 upload=uploads[upload_id],
+                framing=framing,
                 token=token,
                 model=model,
                 styles=styles,
@@ -169,6 +170,7 @@ def uploads_analyse(
 def _analysis_store(
     *,
     upload: Upload,
+    framing: Any,
     token: str,
     model: Any,
     styles: dict[str, Style],
@@ -183,7 +185,7 @@ def _analysis_store(
     order = sorted(range(len(row)), key=lambda i: -row[i])[:TOP_STYLES_KEPT]
     # Palette, "already in the catalogue" and the heat map of the top style, from what this step holds.
     insight = insights.upload_insight_compute(
-        upload=upload, embedding=embedding, heat=heat, style=model.classes[network_top]
+        upload=upload, framing=framing, embedding=embedding, heat=heat, style=model.classes[network_top]
     )
     with transaction.atomic():
         upload = upload_leased(upload_id, token)
@@ -268,10 +270,15 @@ def upload_match(*, upload_id: int, token: str) -> bool:
     return True
 
 
-def upload_reanalyse(*, upload: Upload) -> Upload:
+_KEEP: Any = object()
+
+
+def upload_reanalyse(*, upload: Upload, corners_requested: list | None = _KEEP) -> Upload:
     """A new upload of the same image, analysed with the active model; the old one keeps its results.
 
-    The stored image is copied (not shared), so deleting either upload never breaks the other.
+    `corners_requested` says where the painting is (gallery.corners: four [x, y] fractions, [] for the
+    whole photo, None to find it); left out, the new upload keeps the old one's. The stored image is
+    copied (not shared), so deleting either upload never breaks the other.
     """
     with upload.image.open("rb") as handle, transaction.atomic():
         again = Upload(
@@ -279,6 +286,7 @@ def upload_reanalyse(*, upload: Upload) -> Upload:
             original_filename=upload.original_filename,
             source_url=upload.source_url,
             artist_hint=upload.artist_hint,
+            corners_requested=upload.corners_requested if corners_requested is _KEEP else corners_requested,
         )
         again.image.save(upload.image.name.rsplit("/", 1)[-1], File(handle), save=False)
         again.save()

@@ -164,7 +164,35 @@ class DuplicateSerializer(serializers.Serializer):
     )
 
 
+class PaintingSerializer(serializers.Serializer):
+    source = serializers.CharField(
+        source="painting_source",
+        help_text="What was analysed: `detected` (the painting found in the photo), `person` (the corners "
+        "sent with a re-analysis), `whole` (the whole photo, as asked) or `none` (no frame found: the whole image)",
+    )
+    corners = serializers.ListField(
+        source="painting_corners",
+        child=serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2),
+        allow_null=True,
+        help_text="[[x, y]] × 4 as fractions of the image's width and height, clockwise from the top-left; "
+        "null when the whole image was analysed. Send corrected ones to /api/uploads/{id}/reanalyse/.",
+    )
+    confidence = serializers.FloatField(
+        source="painting_confidence", allow_null=True, help_text="How sure the detector is, 0..1"
+    )
+    image_url = serializers.SerializerMethodField(
+        help_text=f"The straightened painting that was analysed (JPEG); null when nothing was cut out. {HEATMAP_LINK}"
+    )
+
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+    def get_image_url(self, insight) -> str | None:
+        if not insight.painting:
+            return None
+        return self.context["request"].build_absolute_uri(reverse("gallery:upload_painting", args=[insight.upload_id]))
+
+
 class UploadInsightSerializer(serializers.Serializer):
+    painting = serializers.SerializerMethodField(help_text="Which part of the photo was analysed")
     palette = PaletteColourSerializer(many=True)
     duplicate_of = serializers.SerializerMethodField(help_text="The catalogue work this is a copy of, or null")
     heatmap_url = serializers.SerializerMethodField(
@@ -175,6 +203,10 @@ class UploadInsightSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Time drawing the heat map took in the worker (its gradient comes with the analysis pass)",
     )
+
+    @extend_schema_field(PaintingSerializer)
+    def get_painting(self, insight) -> dict:
+        return PaintingSerializer(insight, context=self.context).data
 
     @extend_schema_field(DuplicateSerializer(allow_null=True))
     def get_duplicate_of(self, insight) -> dict | None:

@@ -1,4 +1,4 @@
-"""A person's uploads in the API: send one, poll its status, read its results, delete it.
+"""A person's uploads in the API: send one, poll its status, read its results, analyse it again, delete it.
 
 Each view validates its input (nested Input serializers), calls one service or selector, and renders
 an output serializer from `gallery.api.serializers` (HackSoft styleguide).
@@ -19,8 +19,10 @@ from rest_framework.views import APIView
 
 from gallery import selectors as gallery_selectors
 from gallery import services
+from gallery.corners import FRAMINGS, CornersRejected, framing_request
 from gallery.fetch import FetchBusy
 from gallery.images import ImageRejected
+from recommender import pipeline
 
 from .answers import (
     INVALID_INPUT,
@@ -192,3 +194,62 @@ class UploadStatusApi(APIView):
     def get(self, request: Request, pk: int) -> Response:
         upload = own_upload_or_404(request, pk, with_results=False)
         return Response(UploadStatusSerializer(upload, context={"request": request}).data)
+
+
+class UploadReanalyseApi(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_scope = "uploads"
+
+    class InputSerializer(serializers.Serializer):
+        framing = serializers.ChoiceField(
+            choices=list(FRAMINGS),
+            required=False,
+            help_text="Where the painting is: `corners` (send `corners`), `whole` (the whole photo) or `auto` "
+            "(find it in the photo). Left out: as for the upload (corners it was given, or found).",
+        )
+        corners = serializers.JSONField(
+            required=False,
+            help_text="[[x, y]] × 4, fractions of the image's width and height, clockwise from the top-left "
+            "(as `insights.painting.corners` gives them)",
+        )
+
+        class Meta:
+            ref_name = "UploadReanalyse"
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        return [UploadRateThrottle()]  # a new analysis costs as much as an upload
+
+    @extend_schema(
+        summary="Analyse one of my uploads again",
+        description=(
+            "A new upload of the same image is created and queued (202, like a new upload); this one keeps "
+            "its results. Send corrected `corners` (with `framing` `corners`), or `framing` `whole` to analyse "
+            "the whole photo, or `auto` to let the site find the painting again. Throttled (scope `uploads`)."
+        ),
+        request=InputSerializer,
+        responses={202: UploadSerializer, 400: INVALID_INPUT, 401: NOT_AUTHENTICATED, 404: UPLOAD_NOT_FOUND},
+        examples=[
+            OpenApiExample(
+                "Corrected corners",
+                value={"framing": "corners", "corners": [[0.2, 0.15], [0.8, 0.17], [0.79, 0.85], [0.21, 0.83]]},
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        upload = own_upload_or_404(request, pk, with_results=False)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if not upload.is_finished:
+            raise exceptions.ValidationError({"detail": ["This upload is still being analysed."]})
+        framing = data.get("framing") or ("corners" if "corners" in data else "")
+        try:
+            corners = framing_request(framing=framing, corners=data.get("corners")) if framing else None
+        except CornersRejected as exc:
+            raise exceptions.ValidationError({"corners": [str(exc)]}) from exc
+        kwargs = {"corners_requested": corners} if framing else {}
+        again = pipeline.upload_reanalyse(upload=upload, **kwargs)
+        again = gallery_selectors.upload_get(owner=request.user, pk=again.pk)
+        body = UploadSerializer(again, context={"request": request}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": str(body["url"])})

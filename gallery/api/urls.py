@@ -11,6 +11,7 @@ urlpatterns = [
     path("uploads/", uploads.UploadListCreateApi.as_view(), name="upload_list"),
     path("uploads/<int:pk>/", uploads.UploadDetailApi.as_view(), name="upload_detail"),
     path("uploads/<int:pk>/status/", uploads.UploadStatusApi.as_view(), name="upload_status"),
+    path("uploads/<int:pk>/reanalyse/", uploads.UploadReanalyseApi.as_view(), name="upload_reanalyse"),
     path("artworks/", catalogue.ArtworkListApi.as_view(), name="artwork_list"),
     path("artworks/<int:pk>/", catalogue.ArtworkDetailApi.as_view(), name="artwork_detail"),
     path("artworks/<int:pk>/similar/", catalogue.ArtworkSimilarApi.as_view(), name="artwork_similar"),

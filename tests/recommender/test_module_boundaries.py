@@ -85,12 +85,13 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("derived", ("recommender",)),
     ("entry points", ("artsite.urls", "artsite.ops_urls", "artsite.health", "artsite.metrics", "artsite.wsgi",
                       "artsite.asgi", "gallery.views", "gallery.explore_views", "gallery.media_views",
-                      "gallery.jobs_views", "gallery.requester", "gallery.forms", "gallery.urls", "gallery.auth_urls",
+                      "gallery.jobs_views", "gallery.upload_actions", "gallery.requester", "gallery.forms",
+                      "gallery.urls", "gallery.auth_urls",
                       "gallery.api", "gallery.admin", "gallery.management", "recommender.tasks", "recommender.jobs",
                       "recommender.management", "recommender.apps")),
 )  # fmt: skip
 # Imported inside a function only to keep them out of a process that does not need them (the web).
-HEAVY_LIBRARIES = {"numpy", "tensorflow", "keras", "openTSNE", "sklearn", "matplotlib", "imagehash", "scipy"}
+HEAVY_LIBRARIES = {"numpy", "cv2", "tensorflow", "keras", "openTSNE", "sklearn", "matplotlib", "imagehash", "scipy"}
 MAX_LINES = 400
 
 
