@@ -52,4 +52,4 @@ def test_predict_json_good_and_bad_paths(demo_catalogue, style_model, tmp_path) 
     assert top["artwork_id"] == Artwork.objects.get(source_id=demo_catalogue[0]["id"]).id
     assert set(top) >= {"title", "artist", "style", "visual_score", "influence_score", "score", "influence_path"}
     assert lines[1] == {"path": str(tmp_path / "missing.jpg"), "error": "file not found"}
-    assert lines[2]["error"].startswith("unreadable image")
+    assert lines[2]["error"].startswith("unusable image")

@@ -1,13 +1,14 @@
+import io
 import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from django.core.management.base import BaseCommand
-from PIL import UnidentifiedImageError
 
+from gallery.images import ImageRejected, normalise_image
 from gallery.selectors import artist_from_hint
-from recommender.ml.preprocess import load_image
+from recommender.framing import frame_image
 from recommender.ranking import RankedMatch, similar_works
 from recommender.style_vote import voted_probabilities
 from recommender.versions import active_style_model
@@ -39,20 +40,26 @@ class Command(BaseCommand):
         parser.add_argument("--artist", default=None, help="Painter of the images, if known")
         parser.add_argument("--top", type=int, default=5, help="Styles to list")
         parser.add_argument("--similar", type=int, default=10, help="Similar works to list")
+        parser.add_argument(
+            "--whole-photo", action="store_true", help="Analyse the whole image, without looking for a painting in it"
+        )
 
     def handle(self, *args, paths: list[Path], artist: str | None, top: int, similar: int, **options) -> None:
         model = active_style_model()  # the model uploads are analysed with
         query_artist = artist_from_hint(artist or "")
         for path in paths:
             try:
-                pixels = load_image(path)
+                # The upload's path: checked and re-encoded as the site stores it, then framed as the worker
+                # frames it, so the command and the site answer the same for the same file.
+                stored = normalise_image(path.read_bytes())
+                framing = frame_image(io.BytesIO(stored.read()), [] if options["whole_photo"] else None)
             except FileNotFoundError:
                 self._emit(options["json"], {"path": str(path), "error": "file not found"})
                 continue
-            except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-                self._emit(options["json"], {"path": str(path), "error": f"unreadable image: {exc}"})
+            except ImageRejected as exc:
+                self._emit(options["json"], {"path": str(path), "error": f"unusable image: {exc}"})
                 continue
-            probs, embeddings = model.predict_and_embed(pixels[None])
+            probs, embeddings = model.predict_and_embed(framing.pixels[None])
             probs = voted_probabilities(model=model, probs=probs, embeddings=embeddings)
             order = np.argsort(-probs[0])[:top]
             ranking = similar_works(embeddings[0], query_artist=query_artist, k=similar)
@@ -61,6 +68,11 @@ class Command(BaseCommand):
                 {
                     "path": str(path),
                     "model_version": model.version,
+                    "painting": {
+                        "source": framing.source,
+                        "corners": framing.corners,
+                        "confidence": framing.confidence,
+                    },
                     "styles": [{"style": model.classes[i], "probability": round(float(probs[0][i]), 6)} for i in order],
                     "similar": [_similar_row(m) for m in ranking.matches],
                     "query_artist": ranking.query_artist.name if ranking.query_artist else None,
@@ -76,6 +88,9 @@ class Command(BaseCommand):
         else:
             styles = ", ".join(f"{s['style']} {s['probability']:.0%}" for s in result["styles"])
             self.stdout.write(f"{result['path']}: {styles}")
+            if result["painting"]["corners"]:
+                corners = " ".join(f"({x:.3f}, {y:.3f})" for x, y in result["painting"]["corners"])
+                self.stdout.write(f"  painting found in the photo at {corners}; the answer is for it alone")
             for m in result["similar"]:
                 painter = m["artist"] or "unknown"
                 self.stdout.write(f"  {m['rank']:2}. {m['score']:.3f} {m['title']} — {painter} ({m['style']})")
