@@ -32,6 +32,7 @@ MIN_AREA = 0.12  # share of the photo the frame must cover
 MAX_AREA = 0.92  # larger is the photo itself (a scan or a tight crop)
 MAX_UNFRAMED = 0.6  # without a frame seen, a larger quad is more likely a print's margin than a wall
 MIN_STRAIGHT = 0.9  # share of the outline on the quad's four sides
+SCAN_AREA, SCAN_TILT = 0.7, 1.0  # share and degrees: a quad this large and this square is a scan's margin
 MAX_TILT = 20.0  # degrees a side may lean from the upright (yaw and roll together)
 MIN_WALL_BORDER = 0.75  # share of the photo's border that must be wall
 RECT_SIDE = 320  # long side of the rectified frame, where the inner edge is looked for
@@ -106,8 +107,11 @@ def find_painting(image: Image.Image) -> Quad | None:
         return None
     outer_full = outer / scale
     inner, step = _picture_inside(rgb, outer_full)
-    if inner is None and cv2.contourArea(outer.astype(np.float32)) > MAX_UNFRAMED * small.shape[0] * small.shape[1]:
+    share = cv2.contourArea(outer.astype(np.float32)) / (small.shape[0] * small.shape[1])
+    if inner is None and share > MAX_UNFRAMED:
         return None  # a scan with a plain margin, not a canvas on a wall
+    if share > SCAN_AREA and _tilt(outer) < SCAN_TILT:
+        return None  # square to the pixel grid and filling the image: a scan's paper margin, not a photo
     confidence = 0.6 if inner is None else min(1.0, 0.6 + step / 40)
     corners = outer_full if inner is None else inner
     if not plausible(corners, (width, height), MIN_AREA / 2):
