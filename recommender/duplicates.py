@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from .fingerprint import hamming
 from .models import ArtworkFingerprint
-from .search import nearest_artworks
+from .search import Neighbour, nearest_artworks
 
 CANDIDATES = 5
 # Read off bench/bench_duplicates.py for the style model style-effnetlite0-fi-20261126 on the
@@ -51,9 +51,19 @@ def is_same_painting(similarity: float, hash_distance: int | None) -> bool:
     return hash_distance is not None and hash_distance <= HASH_MAX_DISTANCE and similarity >= HASH_SIMILARITY
 
 
-def find_duplicate(*, embedding: Sequence[float], phash: str, exclude_ids: Sequence[int] = ()) -> DuplicateMatch | None:
-    """The catalogue work this image is a copy of, or None. Two queries (neighbours, their hashes)."""
-    neighbours = nearest_artworks(embedding, k=CANDIDATES, exclude_ids=exclude_ids)
+def find_duplicate(
+    *,
+    embedding: Sequence[float],
+    phash: str,
+    exclude_ids: Sequence[int] = (),
+    neighbours: Sequence[Neighbour] | None = None,
+) -> DuplicateMatch | None:
+    """The catalogue work this image is a copy of, or None. Two queries (neighbours, their hashes);
+    one when the caller has the embedding's nearest works already (`neighbours`, closest first)."""
+    if neighbours is not None and len(neighbours) >= CANDIDATES and not exclude_ids:
+        neighbours = list(neighbours[:CANDIDATES])
+    else:
+        neighbours = nearest_artworks(embedding, k=CANDIDATES, exclude_ids=exclude_ids)
     hashes = dict(
         ArtworkFingerprint.objects.filter(artwork_id__in=[n.artwork.pk for n in neighbours]).values_list(
             "artwork_id", "phash"

@@ -46,7 +46,7 @@ class InsightResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
-def upload_insight_compute(*, upload, framing, embedding, heat, style: str) -> InsightResult:
+def upload_insight_compute(*, upload, framing, embedding, heat, style: str, neighbours=None) -> InsightResult:
     """Palette and hash, duplicate check, and the heat map `heat` (Grad-CAM of the top style `style`,
     from the analysis pass) drawn over the painting: all of the part `framing` (recommender.framing)
     chose, the straightened painting of a wall photo or the image as decoded for it."""
@@ -81,7 +81,7 @@ def upload_insight_compute(*, upload, framing, embedding, heat, style: str) -> I
         original = None
     try:
         started = time.perf_counter()
-        result.duplicate = find_duplicate(embedding=embedding, phash=result.phash)
+        result.duplicate = find_duplicate(embedding=embedding, phash=result.phash, neighbours=neighbours)
         result.timings_ms["duplicate"] = (time.perf_counter() - started) * 1000
     except Exception:  # best-effort part: the style and similar works must not fail for it
         logger.exception("upload %s: duplicate check failed", upload.pk)

@@ -35,6 +35,7 @@ from gallery.models import Match, Prediction, Style, Upload
 from gallery.selectors import artist_from_hint
 
 from . import insights, leases
+from .duplicates import CANDIDATES
 from .leases import upload_leased
 from .ranking import similar_works
 from .versions import active_style_model
@@ -109,7 +110,7 @@ def uploads_analyse(
     import numpy as np
 
     from .framing import Framing, frame_image
-    from .style_vote import voted_probabilities
+    from .style_vote import catalogue_neighbours, voted_probabilities
 
     def failed(upload_id: int, exc: Exception) -> None:
         if fail is None or isinstance(exc, retry_on):
@@ -145,7 +146,11 @@ def uploads_analyse(
     # Probabilities, embeddings and the heat maps of the top styles in one pass.
     analysis = model.analyse(np.stack([framing.pixels for _, framing in ready]))
     # The answer mixes in the styles of the nearest catalogue works; the heat map explains the network's own top.
-    probs = voted_probabilities(model=model, probs=analysis.probs, embeddings=analysis.embeddings)
+    # One nearest-works query per upload serves the vote and the duplicate check.
+    neighbours = catalogue_neighbours(model=model, embeddings=analysis.embeddings, at_least=CANDIDATES)
+    probs = voted_probabilities(
+        model=model, probs=analysis.probs, embeddings=analysis.embeddings, neighbours=neighbours
+    )
     styles = {s.name: s for s in Style.objects.filter(name__in=model.classes)}
     stored = []
     for n, (upload_id, framing) in enumerate(ready):
@@ -159,6 +164,7 @@ def uploads_analyse(
                 probs=probs[n],
                 network_top=int(analysis.probs[n].argmax()),
                 embedding=analysis.embeddings[n],
+                neighbours=neighbours[n],
                 heat=None if analysis.heatmaps is None else analysis.heatmaps[n],
             ):
                 stored.append(upload_id)
@@ -177,6 +183,7 @@ def _analysis_store(
     probs: Any,
     network_top: int,
     embedding: Any,
+    neighbours: list,
     heat: Any,
 ) -> bool:
     """Write one upload's predictions and embedding if `token` still holds its lease."""
@@ -185,7 +192,12 @@ def _analysis_store(
     order = sorted(range(len(row)), key=lambda i: -row[i])[:TOP_STYLES_KEPT]
     # Palette, "already in the catalogue" and the heat map of the top style, from what this step holds.
     insight = insights.upload_insight_compute(
-        upload=upload, framing=framing, embedding=embedding, heat=heat, style=model.classes[network_top]
+        upload=upload,
+        framing=framing,
+        embedding=embedding,
+        neighbours=neighbours,
+        heat=heat,
+        style=model.classes[network_top],
     )
     with transaction.atomic():
         upload = upload_leased(upload_id, token)

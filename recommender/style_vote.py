@@ -11,7 +11,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from recommender.ml.vote import VoteConfig, vote_for
-from recommender.search import nearest_artworks
+from recommender.search import Neighbour, nearest_artworks
 from recommender.versions import active_version
 
 if TYPE_CHECKING:
@@ -20,16 +20,29 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def voted_probabilities(*, model: Any, probs: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
+def catalogue_neighbours(*, model: Any, embeddings: np.ndarray, at_least: int = 0) -> list[list[Neighbour]]:
+    """The nearest catalogue works of each embedding, as many as the vote needs (or `at_least`): one
+    pgvector query per embedding that the vote and the duplicate check both read."""
+    cfg = VoteConfig.from_card(model.card)
+    k = max(cfg.k if cfg.active else 0, at_least)
+    return [nearest_artworks(vector, k=k) for vector in embeddings] if k else [[] for _ in embeddings]
+
+
+def voted_probabilities(
+    *, model: Any, probs: np.ndarray, embeddings: np.ndarray, neighbours: list[list[Neighbour]] | None = None
+) -> np.ndarray:
     """(N, n_classes) probabilities after the catalogue's vote; ``probs`` unchanged when the model's
-    card has no vote or the model is not the active version."""
+    card has no vote or the model is not the active version. `neighbours` (from
+    `catalogue_neighbours`) saves the queries when the caller has them already."""
     cfg = VoteConfig.from_card(model.card)
     if not cfg.active:
         return probs
     if model.version != active_version():
         logger.info("style vote skipped: %s is not the active version", model.version)
         return probs
-    found = [nearest_artworks(vector, k=cfg.k) for vector in embeddings]
+    if neighbours is None or any(len(row) < cfg.k for row in neighbours):
+        neighbours = [nearest_artworks(vector, k=cfg.k) for vector in embeddings]
+    found = [row[: cfg.k] for row in neighbours]
     sims = [[n.similarity for n in row] for row in found]
     styles = [[n.artwork.style.name for n in row] for row in found]
     return vote_for(probs, sims, styles, model.classes, cfg)

@@ -55,3 +55,28 @@ def test_no_vote_without_one_in_the_card_or_for_another_version(demo_catalogue, 
     # The catalogue's vectors are the active version's: another model's embedding cannot search them.
     other = voted_probabilities(model=_with_vote(style_model, vote, "another-version"), probs=probs, embeddings=emb)
     np.testing.assert_array_equal(other, probs)
+
+
+def test_the_vote_and_the_duplicate_check_share_one_neighbour_query(demo_catalogue, owner, style_model) -> None:
+    from django.conf import settings
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gallery import services
+    from recommender.tasks import analyse_upload
+
+    row = demo_catalogue[0]
+    image = SimpleUploadedFile("copy.jpg", (settings.DEMO_CATALOGUE_DIR / row["file"]).read_bytes())
+    upload = services.upload_create(owner=owner, image_file=image)
+    with CaptureQueriesContext(connection) as queries:
+        analyse_upload.apply(args=[upload.pk])
+    nearest = [q["sql"] for q in queries.captured_queries if "<=>" in q["sql"]]
+    # The task runs the match step after the analysis: one query for the vote and the duplicate check
+    # together (it was one each), one for the similar works (which leaves the recognised copy out).
+    assert len(nearest) == 2, nearest
+    upload.refresh_from_db()
+    assert " IN (" not in nearest[0] and f" IN ({upload.insight.duplicate_of_id})" in nearest[1]
+    # Both still answer: the copy is recognised, and its style is the vote's answer.
+    assert upload.insight.duplicate_of.source_id == row["id"]
+    assert upload.predictions.exists()
