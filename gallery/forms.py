@@ -80,7 +80,8 @@ class UploadForm(forms.Form):
     (ImageRejected), whose message the view attaches to the field that carried the image.
     """
 
-    ACCEPT = "image/jpeg,image/png,image/webp"
+    # Phones name HEIC files by extension only (an empty MIME type in most browsers): both are listed.
+    ACCEPT = "image/jpeg,image/png,image/webp,image/heic,image/heif,image/avif,.heic,.heif,.avif"
 
     image = forms.FileField(
         required=False,

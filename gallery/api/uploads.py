@@ -61,7 +61,7 @@ class UploadListCreateApi(APIView):
     throttle_scope = "uploads"
 
     class InputSerializer(serializers.Serializer):
-        image = serializers.FileField(required=False, help_text="A JPEG, PNG or WebP painting (multipart only)")
+        image = serializers.FileField(required=False, help_text="A JPEG, PNG, WebP, HEIC or AVIF painting (multipart only)")
         url = serializers.URLField(
             required=False, allow_blank=True, max_length=2000, help_text="Public http(s) address of an image"
         )
@@ -131,7 +131,7 @@ class UploadListCreateApi(APIView):
         examples=[
             OpenApiExample(
                 "Rejected file",
-                value={"image": ["The file is not an image we can read; use JPEG, PNG or WebP."]},
+                value={"image": ["The file is not an image we can read; use JPEG, PNG, WebP, HEIC or AVIF."]},
                 response_only=True,
                 status_codes=["400"],
             )

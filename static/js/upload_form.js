@@ -12,6 +12,15 @@
     var clientError = document.querySelector("[data-client-error]");
     var maxBytes = parseInt(zone.getAttribute("data-max-bytes"), 10) || 0;
     var accepted = (input.getAttribute("accept") || "").split(",");
+    var camera = document.querySelector("[data-camera-input]");
+    // Browsers other than Safari cannot draw HEIC: those files get their name shown, not a preview.
+    var drawable = ["image/jpeg", "image/png", "image/webp", "image/avif"];
+
+    function acceptable(file) {
+      var dot = file.name.lastIndexOf(".");
+      var extension = dot >= 0 ? file.name.slice(dot).toLowerCase() : "";
+      return accepted.indexOf(file.type) !== -1 || accepted.indexOf(extension) !== -1;
+    }
 
     function showError(text) {
       clientError.textContent = text;
@@ -34,12 +43,12 @@
       }
       filename.textContent = file.name + " · " + Math.max(1, Math.round(file.size / 1024)) + " KB";
       zone.classList.add("has-file");
-      if (accepted.indexOf(file.type) === -1) {
-        showError("This file is not a JPEG, PNG or WebP image.");
+      if (!acceptable(file)) {
+        showError("This file is not a JPEG, PNG, WebP, HEIC or AVIF image.");
       } else if (maxBytes && file.size > maxBytes) {
         showError("This file is larger than " + Math.round(maxBytes / 1048576) + " MB.");
       }
-      if (file.type.indexOf("image/") === 0) {
+      if (drawable.indexOf(file.type) !== -1) {
         if (preview.src) URL.revokeObjectURL(preview.src);
         preview.src = URL.createObjectURL(file);
         preview.hidden = false;
@@ -49,6 +58,16 @@
     input.addEventListener("change", function () {
       show(input.files[0]);
     });
+
+    // "Take a photo" (phones): the camera's picture becomes the form's one file.
+    if (camera) {
+      camera.addEventListener("change", function () {
+        if (!camera.files.length) return;
+        input.files = camera.files;
+        camera.value = "";
+        show(input.files[0]);
+      });
+    }
 
     ["dragenter", "dragover"].forEach(function (name) {
       zone.addEventListener(name, function (event) {

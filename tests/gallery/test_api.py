@@ -174,7 +174,7 @@ def test_a_file_that_is_not_an_image_is_rejected_and_nothing_is_stored(owner_api
     response = owner_api.post(UPLOADS, {"image": fake}, format="multipart")
 
     assert response.status_code == 400
-    assert response.json() == {"image": ["The file is not an image we can read; use JPEG, PNG or WebP."]}
+    assert response.json() == {"image": ["The file is not an image we can read; use JPEG, PNG, WebP, HEIC or AVIF."]}
     assert not Upload.objects.exists()
     assert stored_files() == before
 

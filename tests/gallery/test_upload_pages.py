@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
+from gallery.forms import UploadForm
 from gallery.models import Artwork, Style, Upload
 from recommender.tasks import analyse_upload, match_upload
 from tests.factories import jpeg_bytes, upload_create
@@ -71,7 +72,8 @@ def test_upload_form_shows_limits_and_painter_choices(client, owner):
     assert response.status_code == 200
     html = response.content.decode()
     assert 'enctype="multipart/form-data"' in html
-    assert 'accept="image/jpeg,image/png,image/webp"' in html
+    assert f'accept="{UploadForm.ACCEPT}"' in html and ".heic" in UploadForm.ACCEPT
+    assert 'capture="environment"' in html  # a phone offers its camera directly
     assert "up to 10 MB" in html
     assert f"{settings.UPLOAD_MAX_PIXELS // 1_000_000} megapixels" in html
     assert '<option value="Claude Monet">' in html
@@ -110,7 +112,9 @@ def test_non_image_shows_the_error_and_saves_nothing(client, owner):
     bogus = SimpleUploadedFile("notes.jpg", b"this is not an image at all", content_type="image/jpeg")
     response = client.post(reverse("gallery:upload_create"), {"image": bogus})
     assert response.status_code == 400
-    assert response.context["form"].errors["image"] == ["The file is not an image we can read; use JPEG, PNG or WebP."]
+    assert response.context["form"].errors["image"] == [
+        "The file is not an image we can read; use JPEG, PNG, WebP, HEIC or AVIF."
+    ]
     html = response.content.decode()
     assert 'class="field-errors" id="id_image_errors"' in html
     assert "not an image we can read" in html
