@@ -15,9 +15,9 @@ import uuid
 import warnings
 from typing import BinaryIO
 
+import pillow_heif
 from django.conf import settings
 from django.core.files.base import ContentFile
-import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # Once per process (~90 ms): HEIC/HEIF files open like any other Pillow image. pillow-heif applies the

@@ -61,7 +61,9 @@ class UploadListCreateApi(APIView):
     throttle_scope = "uploads"
 
     class InputSerializer(serializers.Serializer):
-        image = serializers.FileField(required=False, help_text="A JPEG, PNG, WebP, HEIC or AVIF painting (multipart only)")
+        image = serializers.FileField(
+            required=False, help_text="A JPEG, PNG, WebP, HEIC or AVIF painting (multipart only)"
+        )
         url = serializers.URLField(
             required=False, allow_blank=True, max_length=2000, help_text="Public http(s) address of an image"
         )
@@ -196,6 +198,12 @@ class UploadStatusApi(APIView):
         return Response(UploadStatusSerializer(upload, context={"request": request}).data)
 
 
+class UploadBusy(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This upload is still being analysed; try again once it is done."
+    default_code = "upload_busy"
+
+
 class UploadReanalyseApi(APIView):
     permission_classes = [IsAuthenticated]
     throttle_scope = "uploads"
@@ -227,7 +235,14 @@ class UploadReanalyseApi(APIView):
             "the whole photo, or `auto` to let the site find the painting again. Throttled (scope `uploads`)."
         ),
         request=InputSerializer,
-        responses={202: UploadSerializer, 400: INVALID_INPUT, 401: NOT_AUTHENTICATED, 404: UPLOAD_NOT_FOUND},
+        responses={
+            202: UploadSerializer,
+            400: INVALID_INPUT,
+            401: NOT_AUTHENTICATED,
+            404: UPLOAD_NOT_FOUND,
+            409: OpenApiResponse(ErrorSerializer, description="The upload is still being analysed."),
+            429: OpenApiResponse(ErrorSerializer, description="Too many analyses; retry after `Retry-After`."),
+        },
         examples=[
             OpenApiExample(
                 "Corrected corners",
@@ -242,7 +257,7 @@ class UploadReanalyseApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         if not upload.is_finished:
-            raise exceptions.ValidationError({"detail": ["This upload is still being analysed."]})
+            raise UploadBusy()
         framing = data.get("framing") or ("corners" if "corners" in data else "")
         try:
             corners = framing_request(framing=framing, corners=data.get("corners")) if framing else None

@@ -72,3 +72,20 @@ def test_corners_that_cross_are_refused_with_a_message_and_nothing_is_created(cl
     )
     assert "clockwise from its top-left, without crossing" in response.content.decode()
     assert list(Upload.objects.values_list("pk", flat=True)) == [upload.pk]
+
+
+def test_the_api_refuses_to_reanalyse_an_unfinished_upload_or_an_unknown_choice(owner) -> None:
+    from knox.models import AuthToken
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user=owner)[1]}")
+    waiting = upload_factory(owner=owner)  # queued
+    response = api.post(f"/api/uploads/{waiting.pk}/reanalyse/", {"framing": "whole"}, format="json")
+    assert response.status_code == 409 and "still being analysed" in response.json()["detail"]
+    done = _done(owner, "detected", CORNERS, painting=True)
+    response = api.post(f"/api/uploads/{done.pk}/reanalyse/", {"framing": "sideways"}, format="json")
+    assert response.status_code == 400 and "framing" in response.json()
+    response = api.post(f"/api/uploads/{done.pk}/reanalyse/", {"corners": [[0.1, 0.1]]}, format="json")
+    assert response.status_code == 400 and "four corners" in response.json()["corners"][0]
+    assert Upload.objects.count() == 2
