@@ -291,6 +291,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "gallery.api.schema.document_pagination_errors",
+        "gallery.api.schema.blank_strings_any_of",
     ],
 }
 

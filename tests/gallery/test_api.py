@@ -555,3 +555,23 @@ def test_docs_page_loads_its_assets_locally_when_the_sidecar_is_installed(anon) 
     assert assets
     assert all(a.startswith(settings.STATIC_URL) for a in assets), assets
     assert all(finders.find(a.removeprefix(settings.STATIC_URL)) for a in assets)
+
+
+def test_no_schema_alternative_that_an_empty_string_matches_twice(anon) -> None:
+    schema = anon.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    found = []
+
+    def walk(node, where):
+        if isinstance(node, dict):
+            if {"type": "string", "maxLength": 0} in node.get("oneOf", []):
+                found.append(where)
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for n, value in enumerate(node):
+                walk(value, f"{where}/{n}")
+
+    walk(schema, "")
+    assert found == []
+    artists_q = next(p for p in schema["paths"]["/api/artists/"]["get"]["parameters"] if p["name"] == "q")
+    assert {"type": "string", "maxLength": 0} in artists_q["schema"]["anyOf"]
