@@ -25,6 +25,10 @@ import cv2
 import numpy as np
 from PIL import Image
 
+# One thread: the images are small, the worker already frames two uploads at once, and OpenCV's pool
+# keeps its threads spinning after each call, taking the cores the forward pass that follows needs.
+cv2.setNumThreads(1)
+
 WORK_SIDE = 400  # detection size: a 25 % painting is ~170 px across here, enough for corners within 1 %
 FLAT_GRADIENT = 6.0  # Lab units per work pixel above which a pixel is never wall
 MIN_FLAT_GRADIENT = 1.5  # ... and below which it always may be

@@ -133,9 +133,13 @@ def uploads_analyse(
             errors[upload_id] = exc
             return None
 
-    # Images decode and are framed in two threads (Pillow and OpenCV release the GIL).
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        decoded = list(zip(upload_ids, pool.map(decode, upload_ids), strict=True))
+    # Images decode and are framed in two threads (Pillow and OpenCV release the GIL); a lone upload
+    # on an idle worker in this one, since starting a thread costs more than it saves then.
+    if len(upload_ids) == 1:
+        decoded = [(upload_ids[0], decode(upload_ids[0]))]
+    else:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            decoded = list(zip(upload_ids, pool.map(decode, upload_ids), strict=True))
     for upload_id, exc in errors.items():
         failed(upload_id, exc)
     ready = [(upload_id, framing) for upload_id, framing in decoded if upload_id not in errors]
