@@ -57,14 +57,17 @@ def catalogue_files() -> tuple[dict[str, Path], dict[str, str], dict]:
     return {r["id"]: root / r["file"] for r in rows}, {r["id"]: r["style"] for r in rows}, split
 
 
-def photos(ids: list[str], files: dict[str, Path], count: int):
+def photos(ids: list[str], files: dict[str, Path], count: int, without_fall_off: bool = False):
+    """(id, photo, the same photo without light fall-off or None) for the first `count` paintings."""
     from recommender.training.wall_photos import wall_photo
 
     for k, cid in enumerate(ids[:count]):
         kind = KINDS[k % len(KINDS)]
         painting = Image.open(files[cid]).convert("RGB")
         second = Image.open(files[ids[-1 - k]]).convert("RGB") if kind == "two_paintings" else None
-        yield cid, wall_photo(painting, seed=SEED_OFFSET + k, kind=kind, second=second)
+        draw = {"seed": SEED_OFFSET + k, "kind": kind, "second": second}
+        flat = wall_photo(painting, **draw, fall_off=False) if without_fall_off else None
+        yield cid, wall_photo(painting, **draw), flat
 
 
 def detection(args, files, split) -> None:
@@ -76,7 +79,7 @@ def detection(args, files, split) -> None:
     test = [cid for cid in rng.permutation(split["test"]) if cid in files]
     hits: dict[str, list[bool]] = {}
     framing_ms, before_ms, found_ms = [], [], []
-    for _, photo in photos(test, files, args.photos):
+    for _, photo, _ in photos(test, files, args.photos):
         image = photo.image()
         started = time.process_time()
         quad = find_painting(image)
@@ -158,10 +161,9 @@ def recognition(args, files, styles, split) -> None:
         ]
         return int(probs[0].argmax()), (min(same)[2] if same else None), index_ids[order[0]]
 
-    counts = {
-        key: 0 for key in ("file", "framed", "whole", "named", "first", "false_photo", "false_file", "false_whole")
-    }
-    for cid, photo in photos(test, files, args.photos):
+    keys = ("file", "framed", "whole", "flat", "named", "first", "false_photo", "false_file", "false_whole")
+    counts = dict.fromkeys(keys, 0)
+    for cid, photo, flat_photo in photos(test, files, args.photos, args.fall_off_bound):
         truth = model.classes.index(styles[cid])
         file_image = Image.open(files[cid]).convert("RGB")
         top, dup_file, _ = answer(load_image(files[cid]), file_image)
@@ -172,6 +174,9 @@ def recognition(args, files, styles, split) -> None:
         whole = frame_image(io.BytesIO(photo.jpeg), [])
         top_whole, dup_whole, _ = answer(whole.pixels, whole.image)
         counts["whole"] += top_whole == truth
+        if flat_photo is not None:  # the most that evening out the fall-off could gain
+            flat = frame_image(io.BytesIO(flat_photo.jpeg), None)
+            counts["flat"] += answer(flat.pixels, flat.image)[0] == truth
         if cid in inside:
             counts["named"] += dup == cid
             counts["first"] += first == cid
@@ -184,6 +189,7 @@ def recognition(args, files, styles, split) -> None:
     print(
         f"  as files {counts['file'] / n:.1%}; wall photos framed {counts['framed'] / n:.1%}, "
         f"whole {counts['whole'] / n:.1%}"
+        + (f"; framed, drawn without light fall-off {counts['flat'] / n:.1%}" if args.fall_off_bound else "")
     )
     print(f"in the catalogue ({n_in} photos): named 'already in the catalogue' {counts['named'] / n_in:.1%}, "
           f"ranked first among similar works {counts['first'] / n_in:.1%}")  # fmt: skip
@@ -196,6 +202,7 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=300)
     parser.add_argument("--model", action="store_true", help="Also the answers (style, recognition)")
     parser.add_argument("--index", type=int, default=2000, help="Catalogue files in the --model index")
+    parser.add_argument("--fall-off-bound", action="store_true", help="With --model: also the photos without fall-off")
     args = parser.parse_args()
     import django
 

@@ -125,12 +125,16 @@ def _paste(photo: np.ndarray, image: np.ndarray, warp: np.ndarray) -> None:
     photo += warped * mask[:, :, None]
 
 
-def _light_and_camera(rng: np.random.Generator, photo: np.ndarray, glare_at: np.ndarray | None) -> np.ndarray:
+def _light_and_camera(
+    rng: np.random.Generator, photo: np.ndarray, glare_at: np.ndarray | None, fall_off: bool = True
+) -> np.ndarray:
     height, width = photo.shape[:2]
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)
     angle = rng.uniform(0, 2 * np.pi)
     across = ((x - width / 2) * np.cos(angle) + (y - height / 2) * np.sin(angle)) / max(width, height)
-    photo *= (1 + rng.uniform(-0.5, 0.5) * across)[:, :, None]
+    strength = rng.uniform(-0.5, 0.5)  # drawn either way, so a photo without fall-off is otherwise the same
+    if fall_off:
+        photo *= (1 + strength * across)[:, :, None]
     if glare_at is not None:
         sigma = rng.uniform(0.02, 0.06) * max(width, height)
         spot = np.exp(-((x - glare_at[0]) ** 2 + (y - glare_at[1]) ** 2) / (2 * sigma**2))
@@ -146,8 +150,11 @@ def _encode(rng: np.random.Generator, photo: np.ndarray) -> bytes:
     return out.getvalue()
 
 
-def wall_photo(painting: Image.Image, seed: int, kind: str = "framed", second: Image.Image | None = None) -> WallPhoto:
-    """One photo of `painting` of the given kind (`second`: the other painting of `two_paintings`)."""
+def wall_photo(
+    painting: Image.Image, seed: int, kind: str = "framed", second: Image.Image | None = None, fall_off: bool = True
+) -> WallPhoto:
+    """One photo of `painting` of the given kind (`second`: the other painting of `two_paintings`);
+    `fall_off=False` draws the same photo without the light gradient (what evening it out could gain)."""
     rng = np.random.default_rng(seed)
     size = (1600, 1200) if rng.random() < 0.7 else (1200, 1600)
     aspect = rng.uniform(0.65, 1.5)
@@ -191,7 +198,7 @@ def wall_photo(painting: Image.Image, seed: int, kind: str = "framed", second: I
     _paste(photo, framed, camera.homography(frame_rect, framed.shape[1::-1]))
     corners = camera.project(painting_rect)
     glare = corners.mean(axis=0) + rng.uniform(-0.3, 0.3, 2) * np.ptp(corners, axis=0) if rng.random() < 1 / 3 else None
-    photo = _light_and_camera(rng, photo, glare)
+    photo = _light_and_camera(rng, photo, glare, fall_off)
     return WallPhoto(_encode(rng, photo), corners, kind, art)
 
 
