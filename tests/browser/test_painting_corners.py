@@ -170,6 +170,7 @@ def test_correct_the_outline_of_a_wall_photo(
     assert _sent(mobile)[1] == pytest.approx([0.9, 0.08], abs=0.015)
     section = mobile.locator("[data-corner-editor]").bounding_box()
     assert box["x"] >= section["x"] and box["x"] + box["width"] <= section["x"] + section["width"]
+    assert mobile.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
     screenshot(mobile, "23-wall-photo-corners-on-a-phone")
     mobile.get_by_role("button", name="Cancel").click()
     expect(mobile.get_by_role("button", name="Correct the outline")).to_be_focused()
