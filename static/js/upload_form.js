@@ -12,7 +12,6 @@
     var clientError = document.querySelector("[data-client-error]");
     var maxBytes = parseInt(zone.getAttribute("data-max-bytes"), 10) || 0;
     var accepted = (input.getAttribute("accept") || "").split(",");
-    var camera = document.querySelector("[data-camera-input]");
     // Browsers other than Safari cannot draw HEIC: those files get their name shown, not a preview.
     var drawable = ["image/jpeg", "image/png", "image/webp", "image/avif"];
 
@@ -58,16 +57,6 @@
     input.addEventListener("change", function () {
       show(input.files[0]);
     });
-
-    // "Take a photo" (phones): the camera's picture becomes the form's one file.
-    if (camera) {
-      camera.addEventListener("change", function () {
-        if (!camera.files.length) return;
-        input.files = camera.files;
-        camera.value = "";
-        show(input.files[0]);
-      });
-    }
 
     ["dragenter", "dragover"].forEach(function (name) {
       zone.addEventListener(name, function (event) {
