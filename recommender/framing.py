@@ -46,7 +46,9 @@ def decode_for_framing(handle: BinaryIO) -> Image.Image:
     """The stored image decoded at the heat map's DCT scale (what the insights decoded before)."""
     with Image.open(handle) as image:
         image.draft("RGB", overlay_decode_size(image.size))
-        return ImageOps.exif_transpose(image).convert("RGB")
+        image.load()
+        ImageOps.exif_transpose(image, in_place=True)  # a no-op for stored uploads; `predict` reads any file
+        return image if image.mode == "RGB" else image.convert("RGB")
 
 
 def frame_image(handle: BinaryIO, requested: list | None) -> Framing:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +47,9 @@ class InsightResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
-def upload_insight_compute(*, upload, framing, embedding, heat, style: str, neighbours=None) -> InsightResult:
+def upload_insight_compute(
+    *, upload, framing, embedding, heat, style: str, neighbours: Sequence[Any] | None = None
+) -> InsightResult:
     """Palette and hash, duplicate check, and the heat map `heat` (Grad-CAM of the top style `style`,
     from the analysis pass) drawn over the painting: all of the part `framing` (recommender.framing)
     chose, the straightened painting of a wall photo or the image as decoded for it."""

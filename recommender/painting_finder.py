@@ -78,8 +78,8 @@ def quad_iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def plausible(corners: np.ndarray, size: tuple[int, int], min_area: float = 0.02) -> bool:
-    """A rectangle seen from at most ~40° off-axis, inside the image: what corners may be (also the
-    check on corners a person sends)."""
+    """A rectangle seen from at most ~40° off-axis, inside the image: what a found quad may be (a
+    person's corners are checked in the web process by gallery.corners, without OpenCV)."""
     corners = np.asarray(corners, np.float64).reshape(4, 2)
     width, height = size
     if not cv2.isContourConvex(corners.astype(np.float32).reshape(-1, 1, 2)):
@@ -102,7 +102,7 @@ def plausible(corners: np.ndarray, size: tuple[int, int], min_area: float = 0.02
 
 def find_painting(image: Image.Image) -> Quad | None:
     """The painting's corners in `image` (its own pixels), or None when no convincing frame is seen."""
-    rgb = np.asarray(image.convert("RGB"))
+    rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
     height, width = rgb.shape[:2]
     scale = min(1.0, WORK_SIDE / max(height, width))
     small = cv2.resize(rgb, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
@@ -229,9 +229,9 @@ def _quad_of(contour: np.ndarray) -> np.ndarray | None:
 
 
 def rectified_size(corners: np.ndarray, long_side: int | None = None) -> tuple[int, int]:
-    """Width and height of the rectangle a quad is the perspective image of (its aspect estimated from
-    the quad alone, Zhang & He's whiteboard method with the camera's centre at the image's centre
-    unknown, so the mean of opposite sides), scaled to `long_side` when given."""
+    """Width and height of the rectangle a quad is the perspective image of, estimated as the mean of
+    its opposite sides (the camera is unknown, so the foreshortening of a side view is not undone
+    exactly), scaled to `long_side` when given."""
     corners = np.asarray(corners, np.float64)
     sides = np.linalg.norm(corners - np.roll(corners, -1, axis=0), axis=1)
     width, height = (sides[0] + sides[2]) / 2, (sides[1] + sides[3]) / 2
@@ -279,7 +279,6 @@ def _picture_inside(rgb: np.ndarray, outer: np.ndarray) -> tuple[np.ndarray | No
     start = gap + int(np.argmax(steps[:, gap:near].mean(axis=0))) + 3
     # The frame's width is the same on all sides: a depth scores by the four sides' steps together,
     # each side free to sit a pixel or two off (the outer quad is found at a quarter of the size).
-    best_depth, best_score = 0, 0.0
     scores = np.zeros(depth)
     for d in range(start, depth - gap):
         lo, hi = max(start, d - 2), min(depth - gap, d + 3)
@@ -312,7 +311,7 @@ def straighten(image: Image.Image, corners: np.ndarray, long_side: int = 768) ->
     corners = np.asarray(corners, np.float64).reshape(4, 2)
     natural = rectified_size(corners)
     size = rectified_size(corners, min(long_side, max(natural)))
-    rgb = np.asarray(image.convert("RGB"))
+    rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
     flat = cv2.warpPerspective(
         rgb, _homography(corners, size), size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import time
 from typing import Any
 
 from django.core.files.base import ContentFile
@@ -75,3 +76,24 @@ def upload_create(*, owner: Any, **fields: Any) -> Upload:
     upload.image.save("photo.jpg", ContentFile(jpeg_bytes()), save=False)
     upload.save()
     return upload
+
+
+def upload_wait_finished(upload_id: int, timeout: float = 60) -> Upload:
+    """The upload once a real worker has finished it (done or failed); fails the test after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        upload = Upload.objects.get(pk=upload_id)
+        if upload.is_finished:
+            return upload
+        time.sleep(0.1)
+    raise AssertionError(f"upload {upload_id} still {upload.status}/{upload.stage} after {timeout}s")
+
+
+def token_client(user: Any) -> Any:
+    """A DRF test client that sends a fresh API token of `user`."""
+    from knox.models import AuthToken
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user=user)[1]}")
+    return client

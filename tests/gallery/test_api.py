@@ -24,6 +24,7 @@ from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
 from gallery.models import EMBEDDING_DIM, Artist, Artwork, Influence, Match, Prediction, Style, Upload
+from tests.factories import token_client
 
 UPLOADS = "/api/uploads/"
 
@@ -87,9 +88,7 @@ def anon(db) -> APIClient:
 
 
 def _token_client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user=user)[1]}")
-    return client
+    return token_client(user)
 
 
 @pytest.fixture

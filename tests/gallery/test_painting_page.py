@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from gallery.models import Upload
 from recommender.models import UploadInsight
-from tests.factories import jpeg_bytes
+from tests.factories import jpeg_bytes, token_client
 from tests.factories import upload_create as upload_factory
 
 pytestmark = pytest.mark.django_db
@@ -224,11 +224,7 @@ def test_unusable_corners_are_refused_with_a_message_and_nothing_is_created(clie
 
 
 def test_the_api_refuses_to_reanalyse_an_unfinished_upload_or_an_unknown_choice(owner) -> None:
-    from knox.models import AuthToken
-    from rest_framework.test import APIClient
-
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user=owner)[1]}")
+    api = token_client(owner)
     waiting = upload_factory(owner=owner)  # queued
     response = api.post(f"/api/uploads/{waiting.pk}/reanalyse/", {"framing": "whole"}, format="json")
     assert response.status_code == 409 and "still being analysed" in response.json()["detail"]

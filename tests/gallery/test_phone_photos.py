@@ -14,13 +14,13 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.urls import reverse
-from knox.models import AuthToken
 from PIL import Image, ImageCms
 from rest_framework.test import APIClient
 
 from gallery.forms import UploadForm
 from gallery.images import STORED_MAX_SIDE, ImageRejected, _draft_to_stored_size, normalise_image
 from gallery.models import Upload
+from tests.factories import token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -76,9 +76,7 @@ def _assert_clean(image: Image.Image) -> None:
 
 
 def _api(user) -> APIClient:
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user=user)[1]}")
-    return api
+    return token_client(user)
 
 
 def _post(channel: str, client, owner, name: str, data: bytes) -> tuple[int, Upload | str]:

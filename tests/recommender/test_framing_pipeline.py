@@ -4,7 +4,6 @@ and recognised; the person's corrected corners (page and API) give a new result 
 from __future__ import annotations
 
 import json
-import time
 from io import StringIO
 
 import numpy as np
@@ -13,30 +12,13 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
-from knox.models import AuthToken
 from PIL import Image
-from rest_framework.test import APIClient
 
 from gallery import services
 from gallery.models import Upload
 from recommender.painting_finder import quad_iou
 from recommender.training.wall_photos import wall_photo
-
-
-def _wait(upload_id: int, timeout: float = 60) -> Upload:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        upload = Upload.objects.get(pk=upload_id)
-        if upload.is_finished:
-            return upload
-        time.sleep(0.1)
-    raise AssertionError(f"upload {upload_id} still {upload.status}/{upload.stage} after {timeout}s")
-
-
-def _api(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user=user)[1]}")
-    return client
+from tests.factories import token_client, upload_wait_finished
 
 
 @pytest.fixture
@@ -49,7 +31,7 @@ def wall(demo_catalogue):
 def test_wall_photo_of_a_catalogue_work_is_recognised_and_corrected(wall, worker, owner, other_user, tmp_path) -> None:
     row, photo = wall
     upload = services.upload_create(owner=owner, image_file=SimpleUploadedFile("museum.jpg", photo.jpeg))
-    upload = _wait(upload.pk)
+    upload = upload_wait_finished(upload.pk)
     assert upload.status == Upload.Status.DONE, upload.error
 
     insight = upload.insight
@@ -62,12 +44,12 @@ def test_wall_photo_of_a_catalogue_work_is_recognised_and_corrected(wall, worker
     top_style = upload.predictions.get(rank=1).style.name
 
     # The API shows the corners and the straightened painting, to the owner only.
-    api = _api(owner)
+    api = token_client(owner)
     body = api.get(f"/api/uploads/{upload.pk}/").json()
     painting = body["insights"]["painting"]
     assert painting["source"] == "detected" and painting["corners"] == insight.painting_corners
     assert api.get(painting["image_url"]).status_code == 200
-    assert _api(other_user).get(painting["image_url"]).status_code == 404
+    assert token_client(other_user).get(painting["image_url"]).status_code == 404
 
     # Corners that do not make an outline change nothing.
     before = Upload.objects.count()
@@ -78,7 +60,9 @@ def test_wall_photo_of_a_catalogue_work_is_recognised_and_corrected(wall, worker
     )
     assert bad.status_code == 400 and "clockwise" in json.dumps(bad.json())
     assert (
-        _api(other_user).post(f"/api/uploads/{upload.pk}/reanalyse/", {"framing": "whole"}, format="json").status_code
+        token_client(other_user)
+        .post(f"/api/uploads/{upload.pk}/reanalyse/", {"framing": "whole"}, format="json")
+        .status_code
         == 404
     )
     assert Upload.objects.count() == before
@@ -89,7 +73,7 @@ def test_wall_photo_of_a_catalogue_work_is_recognised_and_corrected(wall, worker
         f"/api/uploads/{upload.pk}/reanalyse/", {"framing": "corners", "corners": corners}, format="json"
     )
     assert response.status_code == 202
-    again = _wait(response.json()["id"])
+    again = upload_wait_finished(response.json()["id"])
     assert again.status == Upload.Status.DONE and again.corners_requested == corners
     assert again.insight.painting_source == "person" and again.insight.painting_corners == corners
     assert Upload.objects.get(pk=upload.pk).insight.painting_source == "detected"
@@ -100,7 +84,7 @@ def test_wall_photo_of_a_catalogue_work_is_recognised_and_corrected(wall, worker
     response = client.post(f"/uploads/{upload.pk}/reanalyse/", {"framing": "whole"})
     whole = Upload.objects.exclude(pk__in=[upload.pk, again.pk]).get(owner=owner)
     assert response.status_code == 302 and response.url == whole.get_absolute_url()
-    whole = _wait(whole.pk)
+    whole = upload_wait_finished(whole.pk)
     assert whole.insight.painting_source == "whole" and whole.insight.painting_corners is None
     assert not whole.insight.painting
 

@@ -3,7 +3,6 @@ the Redis broker; leases and the stale-upload sweep against the real database.""
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -18,6 +17,7 @@ from gallery.models import Match, Prediction, Upload
 from recommender import leases, pipeline
 from recommender.tasks import analyse_upload, match_upload, upload_enqueue
 from tests.factories import upload_create as upload_factory
+from tests.factories import upload_wait_finished
 
 
 def _painting(demo_catalogue) -> SimpleUploadedFile:
@@ -25,21 +25,11 @@ def _painting(demo_catalogue) -> SimpleUploadedFile:
     return SimpleUploadedFile("my painting.jpg", (settings.DEMO_CATALOGUE_DIR / row["file"]).read_bytes())
 
 
-def _wait(upload_id: int, timeout: float = 60) -> Upload:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        upload = Upload.objects.get(pk=upload_id)
-        if upload.is_finished:
-            return upload
-        time.sleep(0.1)
-    raise AssertionError(f"upload {upload_id} still {upload.status}/{upload.stage} after {timeout}s")
-
-
 def test_upload_runs_through_worker_to_done(demo_catalogue, worker, owner, style_model) -> None:
     upload = services.upload_create(owner=owner, image_file=_painting(demo_catalogue), artist_hint="")
     assert upload.status == Upload.Status.QUEUED
 
-    upload = _wait(upload.pk)
+    upload = upload_wait_finished(upload.pk)
 
     assert upload.status == Upload.Status.DONE, upload.error
     assert upload.progress == 100 and upload.finished_at is not None
@@ -134,7 +124,7 @@ def test_broker_down_keeps_the_upload_and_a_worker_requeues_it(demo_catalogue, o
     with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=30):
         # worker_ready does not fire for the in-thread test worker, so call what it runs.
         assert leases.uploads_requeue_stale(enqueue=upload_enqueue) == 1
-        assert _wait(upload.pk).status == Upload.Status.DONE
+        assert upload_wait_finished(upload.pk).status == Upload.Status.DONE
 
 
 # --- Leases: one step, one holder ---------------------------------------------------------------
