@@ -4,8 +4,9 @@
     python bench/bench_throughput.py --base-url http://127.0.0.1:8010 [--clients 20] [--uploads 100]
                                      [--poll-ms 250] [--worker-log .run/bench-celery.log]
 
-Each client polls GET /api/uploads/{id}/status/ (one query) and reads the upload with its results
-once it is done, as the API docs advise. Upload to results is measured from sending the POST to the
+Each client asks GET /api/uploads/{id}/status/?wait=10 (one query; the server answers when the
+upload is finished, `--wait-s 0` for plain polls every `--poll-ms`) and reads the upload with its
+results once it is done, as the API docs advise. Upload to results is measured from sending the POST to the
 `finished_at` the worker wrote (the client and the server share this machine's clock), so it does
 not depend on the polling interval; the interval only decides when a client notices and sends its
 next upload.
@@ -65,24 +66,34 @@ def _photo(path: Path, side: int) -> bytes:
     return out.getvalue()
 
 
-def upload_and_wait(client: Client, name: str, data: bytes, poll_s: float) -> float:
+STATUS_REQUESTS: list[int] = []  # per upload, in the concurrent step
+
+
+def upload_and_wait(client: Client, name: str, data: bytes, poll_s: float, wait_s: float = 0) -> float:
     """Seconds from sending the POST until the worker stored the results.
 
     The end is the upload's `finished_at` as the server wrote it (client and server share this
     machine's clock), so the number does not depend on how often the client polls; polling only
-    decides when the client notices and sends its next upload.
+    decides when the client notices and sends its next upload. With `wait_s`, each status request
+    waits on the server until the upload is finished (`?wait=`), at most one per `poll_s` when the
+    server answers before it is (its waiting slots are full).
     """
     body, ctype = multipart("image", name, data)
     started = time.time()
     status, reply = client.request("POST", "/api/uploads/", body, {"Content-Type": ctype})
     assert status == 202, (status, reply[:300])
     upload_id = json.loads(reply)["id"]
+    query = f"?wait={wait_s:g}" if wait_s else ""
+    asked = 0
     while True:  # the cheap status endpoint while it runs, as the API docs advise; the results once
-        status, reply = client.request("GET", f"/api/uploads/{upload_id}/status/")
+        sent = time.monotonic()
+        status, reply = client.request("GET", f"/api/uploads/{upload_id}/status/{query}")
+        asked += 1
         upload = json.loads(reply)
         if upload["status"] in {"done", "failed"}:
             break
-        time.sleep(poll_s)
+        time.sleep(max(0.0, poll_s - (time.monotonic() - sent)))
+    STATUS_REQUESTS.append(asked)
     assert upload["status"] == "done", reply[:300]
     status, reply = client.request("GET", f"/api/uploads/{upload_id}/")
     assert status == 200 and json.loads(reply)["matches"], reply[:300]
@@ -101,7 +112,9 @@ def bench_single(client: Client, n: int) -> None:
     )
 
 
-def bench_concurrent(template: Client, base: str, clients: int, total: int, poll_s: float, sizes: list[int]) -> None:
+def bench_concurrent(
+    template: Client, base: str, clients: int, total: int, poll_s: float, sizes: list[int], wait_s: float
+) -> None:
     images = [(f"{side}px-{i}.jpg", _photo(IMAGES[i % len(IMAGES)], side)) for i, side in enumerate(sizes * 4)]
     big = max(len(data) for _, data in images) / 2**20
     latencies: list[float] = []
@@ -113,16 +126,18 @@ def bench_concurrent(template: Client, base: str, clients: int, total: int, poll
         c.token = template.token
         for i in counter:  # shared iterator: next() on a range iterator is atomic under the GIL
             name, data = images[i % len(images)]
-            took = upload_and_wait(c, name, data, poll_s)
+            took = upload_and_wait(c, name, data, poll_s, wait_s)
             with lock:
                 latencies.append(took)
 
     elapsed = run_clients(clients, run)
+    how = f"?wait={wait_s:g}" if wait_s else "plain polls"
     print(
         f"{clients} clients, {len(latencies)} uploads (sizes {sizes} px, largest {big:.1f} MB): "
         f"{len(latencies) / elapsed:.1f} uploads/s over {elapsed:.1f} s; upload → results "
         f"p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {pct(latencies, 0.95) * 1000:.0f} ms, "
-        f"max {max(latencies) * 1000:.0f} ms"
+        f"max {max(latencies) * 1000:.0f} ms; status requests per upload: "
+        f"{statistics.mean(STATUS_REQUESTS[-len(latencies) :]):.1f} ({how})"
     )
 
 
@@ -186,6 +201,12 @@ def main() -> None:
     parser.add_argument(
         "--poll-ms", type=int, default=250, help="how often a client asks if its upload is done (the page: 700)"
     )
+    parser.add_argument(
+        "--wait-s",
+        type=float,
+        default=10,
+        help="status requests wait on the server this long for the upload to finish (0: plain polls)",
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=SIZES, help="longest sides of the mix")
     parser.add_argument(
         "--pg-database", default="bench_site", help="count only PostgreSQL backends of this database ('': all)"
@@ -196,7 +217,7 @@ def main() -> None:
     bench_single(client, args.single)
     offset = args.worker_log.stat().st_size if args.worker_log else 0
     before = cpu_seconds(args.pg_database) if Path("/proc/self/stat").exists() else None
-    bench_concurrent(client, args.base_url, args.clients, args.uploads, args.poll_ms / 1000, args.sizes)
+    bench_concurrent(client, args.base_url, args.clients, args.uploads, args.poll_ms / 1000, args.sizes, args.wait_s)
     if before is not None:
         cpu_report(before, cpu_seconds(args.pg_database), args.uploads)
     if args.worker_log:

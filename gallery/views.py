@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from recommender.ranking import similar_works  # pgvector + Neo4j only; no TensorFlow in the web process
 
-from . import selectors, services, tokens
+from . import selectors, services, tokens, upload_events
 from .fetch import FetchBusy
 from .forms import ArtistSearchForm, ArtworkFilterForm, SignUpForm, UploadForm
 from .images import MAX_SIDE, ImageRejected, human_size
@@ -349,8 +349,19 @@ def upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def upload_status(request: HttpRequest, pk: int) -> JsonResponse:
-    """What the upload page polls: status, stage, progress, error, finished."""
-    return JsonResponse(_status_payload(upload_or_404(request, pk, with_results=False)))
+    """What the upload page polls: status, stage, progress, error, finished. With `?wait=` seconds
+    (and `?progress=` last seen) it answers once the upload moves or finishes (gallery.upload_events)."""
+    try:
+        query = upload_events.wait_query(request.GET)
+    except upload_events.WaitQueryRejected as exc:
+        return JsonResponse({exc.field: [str(exc)]}, status=400)
+    upload = upload_events.upload_wait(
+        upload_id=pk,
+        read=lambda: upload_or_404(request, pk, with_results=False),
+        settled=lambda u: query.settled(finished=u.is_finished, progress=u.progress),
+        wait_s=query.wait_s,
+    )
+    return JsonResponse(_status_payload(upload))
 
 
 @login_required

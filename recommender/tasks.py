@@ -1,5 +1,11 @@
 """The upload pipeline as Celery tasks: analyse (classify + embed) → match, plus the stale-claim sweep.
 
+One message per upload (`analyse_upload`) runs whichever step is left: its analysis, in a batch that
+also matches every upload it analysed, or, when another message's batch analysed it first, its
+matching. A second message per upload (the analyse → match chain this replaced) cost the worker
+~5 ms of Celery and a claim for a step that was almost always done already (issue 19).
+`match_upload` is sent alone only when matching inside a batch failed.
+
 Each task takes an id, claims its step with a lease on the upload row (`recommender.leases`; token =
 the task id, which a redelivered or retried message keeps), calls one `recommender.pipeline` function
 (the analysis takes the other uploads waiting into the same forward pass:
@@ -19,7 +25,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from celery import Task, chain, shared_task
+from celery import Signature, Task, shared_task
 from celery.signals import worker_process_init, worker_ready
 from django.db import InterfaceError, OperationalError, connection, transaction
 from kombu.exceptions import OperationalError as BrokerError
@@ -80,8 +86,8 @@ def _fail_one(upload_id: int, exc: Exception, token: str) -> None:
 def _analyse_batch(*, upload_id: int, token: str) -> None:
     """This upload and those waiting beside it in one forward pass (recommender.pipeline), then the
     matching of each, in this task: a match message sent now would wait behind the whole queue, and
-    the batch exists because the queue is long. The chains' own match messages then find the uploads
-    done and do nothing."""
+    the batch exists because the queue is long. The batch-mates' own messages then find them done
+    and do nothing."""
     analysed = pipeline.upload_analyse_waiting(
         upload_id=upload_id,
         token=token,
@@ -110,7 +116,15 @@ def _match_now_or_send(upload_id: int, token: str) -> None:
 
 @shared_task(base=UploadTask, bind=True)
 def analyse_upload(self: Task, upload_id: int) -> int:
-    return _run_step(self, upload_id, Upload.Stage.CLASSIFYING, 10, _analyse_batch)
+    """The upload's one message: the analysis (a batch, which matches too) or, if another message's
+    batch analysed it and has not matched it yet (that match failed and was sent alone, or this
+    message came first), the matching. A finished upload fails both claims and nothing runs."""
+    token = self.request.id
+    if leases.upload_claim(upload_id=upload_id, stage=Upload.Stage.CLASSIFYING, progress=10, token=token):
+        _analyse_batch(upload_id=upload_id, token=token)
+    else:
+        _claim_and_run(upload_id, Upload.Stage.MATCHING, 60, pipeline.upload_match, token)
+    return upload_id
 
 
 @shared_task(base=UploadTask, bind=True)
@@ -118,9 +132,9 @@ def match_upload(self: Task, upload_id: int) -> int:
     return _run_step(self, upload_id, Upload.Stage.MATCHING, 60, pipeline.upload_match)
 
 
-def upload_pipeline(upload_id: int) -> chain:
-    """The chain for one upload; immutable signatures so each step gets only the id."""
-    return chain(analyse_upload.si(upload_id), match_upload.si(upload_id))
+def upload_pipeline(upload_id: int) -> Signature:
+    """The one message an upload needs (an immutable signature: the task gets only the id)."""
+    return analyse_upload.si(upload_id)
 
 
 def upload_created(*, upload_id: int) -> None:

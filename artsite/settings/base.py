@@ -131,6 +131,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT 
 UPLOAD_LEASE_S = CELERY_TASK_TIME_LIMIT + 30
 # The sweep re-queues unfinished uploads with no live lease that have not moved for this long.
 UPLOAD_REQUEUE_AFTER_S = env_int("ARTSITE_UPLOAD_REQUEUE_AFTER_S", 60)
+# A status request may wait for the upload to change (`?wait=`, gallery.upload_events), holding one
+# web thread and its database connection while it waits; at most this many per web process, so the
+# other threads stay free for everything else (a request beyond it answers at once, as a plain poll).
+UPLOAD_WAIT_MAX_PER_PROCESS = env_int("ARTSITE_UPLOAD_WAIT_MAX_PER_PROCESS", 12)
 # The analyse step classifies the uploads that wait together (recommender.pipeline.upload_analyse_waiting):
 # up to this many images in one forward pass, which costs far less per image than one pass each...
 ANALYSE_BATCH_MAX = env_int("ARTSITE_ANALYSE_BATCH_MAX", 16)

@@ -6,7 +6,7 @@ an output serializer from `gallery.api.serializers` (HackSoft styleguide).
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -18,10 +18,11 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from gallery import selectors as gallery_selectors
-from gallery import services
+from gallery import services, upload_events
 from gallery.corners import FRAMINGS, CornersRejected, framing_request
 from gallery.fetch import FetchBusy
 from gallery.images import ImageRejected
+from gallery.upload_events import WAIT_MAX_S
 from recommender import pipeline
 
 from .answers import (
@@ -188,13 +189,35 @@ class UploadStatusApi(APIView):
     @extend_schema(
         summary="Where one of my uploads is",
         description=(
-            "Status, stage and progress only, from one query: poll this while `status` is `queued` or "
-            "`running` (every second or so), then read the upload's `url` once for its results."
+            "Status, stage and progress only, from one query. Ask with `wait` (seconds, up to 20) and the "
+            "answer comes as soon as the upload is finished, or its progress differs from `progress` when "
+            "you send the one you last saw, or when `wait` runs out: one request per step instead of a "
+            "poll every second. Ask again while `status` is `queued` or `running` (without `wait`, no "
+            "more than every second or so), then read the upload's `url` once for its results. A busy "
+            "server may answer before anything changed, so keep a second between requests that come "
+            "back unchanged."
         ),
-        responses={200: UploadStatusSerializer, 401: NOT_AUTHENTICATED, 404: UPLOAD_NOT_FOUND},
+        parameters=[
+            OpenApiParameter(
+                "wait", float, description=f"Seconds to wait for a change, 0 to {WAIT_MAX_S:g} (default 0)"
+            ),
+            OpenApiParameter(
+                "progress", int, description="The progress you last saw: answer as soon as it changes (0–100)"
+            ),
+        ],
+        responses={200: UploadStatusSerializer, 400: INVALID_INPUT, 401: NOT_AUTHENTICATED, 404: UPLOAD_NOT_FOUND},
     )
     def get(self, request: Request, pk: int) -> Response:
-        upload = own_upload_or_404(request, pk, with_results=False)
+        try:
+            query = upload_events.wait_query(request.query_params)
+        except upload_events.WaitQueryRejected as exc:
+            raise exceptions.ValidationError({exc.field: [str(exc)]}) from None
+        upload = upload_events.upload_wait(
+            upload_id=pk,
+            read=lambda: own_upload_or_404(request, pk, with_results=False),
+            settled=lambda u: query.settled(finished=u.is_finished, progress=u.progress),
+            wait_s=query.wait_s,
+        )
         return Response(UploadStatusSerializer(upload, context={"request": request}).data)
 
 

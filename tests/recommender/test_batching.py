@@ -127,7 +127,7 @@ def test_the_batch_takes_only_uploads_that_wait_and_are_free(db, owner, style_mo
     leased.refresh_from_db()
     assert leased.claim_token == "other-worker" and leased.embedding is None
     assert Upload.objects.get(pk=done.pk).predictions.count() == 0
-    # A batch-mate's own message finds its analysis stored: no second pass, the chain goes on to matching.
+    # A batch-mate's own message finds its analysis stored: no second pass (it goes on to matching).
     before = list(Prediction.objects.filter(upload=free).values_list("pk", flat=True))
     analyse_upload.apply(args=[free.pk])
     assert list(Prediction.objects.filter(upload=free).values_list("pk", flat=True)) == before
@@ -257,3 +257,27 @@ def test_the_batch_matches_its_uploads_itself(demo_catalogue, owner, style_model
         analyse_upload.apply(args=[upload.pk])
     assert {u.pk: u.finished_at for u in Upload.objects.filter(pk__in=finished)} == finished
     assert passes == [3]
+
+
+def test_one_message_per_upload_runs_whatever_step_is_left(demo_catalogue, owner, style_model, passes) -> None:
+    """An upload is sent as one message (no analyse → match chain): when another message's batch
+    analysed it but has not matched it (that batch's match step failed and was sent alone, or this
+    message came first), its own message does the matching, and no second pass."""
+    from recommender.tasks import upload_pipeline
+
+    signature = upload_pipeline(1)
+    assert signature.task == analyse_upload.name and not signature.options.get("link")
+
+    analysed, fresh = _stored_upload(owner, 0, (300, 240)), _stored_upload(owner, 1, (224, 224))
+    assert _claim(analysed.pk, "other-batch") and pipeline.upload_analyse(upload_id=analysed.pk, token="other-batch")
+    passes.clear()
+
+    analyse_upload.apply(args=[analysed.pk], task_id="its-own-message")
+
+    analysed.refresh_from_db()
+    assert passes == [] and (analysed.status, analysed.stage) == (Upload.Status.DONE, Upload.Stage.DONE)
+    assert analysed.matches.count() == 10
+    # A fresh upload's one message analyses and matches it.
+    analyse_upload.apply(args=[fresh.pk], task_id="fresh-message")
+    fresh.refresh_from_db()
+    assert passes == [1] and fresh.status == Upload.Status.DONE and fresh.matches.count() == 10
