@@ -15,7 +15,7 @@ the measured false-positive and miss rates. Pure Python and SQL: safe in any pro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .fingerprint import hamming
@@ -51,24 +51,30 @@ def is_same_painting(similarity: float, hash_distance: int | None) -> bool:
     return hash_distance is not None and hash_distance <= HASH_MAX_DISTANCE and similarity >= HASH_SIMILARITY
 
 
+def candidate_hashes(neighbour_lists: Iterable[Sequence[Neighbour]]) -> dict[int, str]:
+    """The stored pHashes of the duplicate candidates (the first CANDIDATES) of every list, one query
+    for a whole batch."""
+    ids = {n.artwork.pk for row in neighbour_lists for n in row[:CANDIDATES]}
+    return dict(ArtworkFingerprint.objects.filter(artwork_id__in=ids).values_list("artwork_id", "phash"))
+
+
 def find_duplicate(
     *,
     embedding: Sequence[float],
     phash: str,
     exclude_ids: Sequence[int] = (),
     neighbours: Sequence[Neighbour] | None = None,
+    hashes: Mapping[int, str] | None = None,
 ) -> DuplicateMatch | None:
     """The catalogue work this image is a copy of, or None. Two queries (neighbours, their hashes);
-    one when the caller has the embedding's nearest works already (`neighbours`, closest first)."""
+    none when the caller has the embedding's nearest works (`neighbours`, closest first) and their
+    hashes (`hashes`, from `candidate_hashes`) already."""
     if neighbours is not None and len(neighbours) >= CANDIDATES and not exclude_ids:
         neighbours = list(neighbours[:CANDIDATES])
     else:
-        neighbours = nearest_artworks(embedding, k=CANDIDATES, exclude_ids=exclude_ids)
-    hashes = dict(
-        ArtworkFingerprint.objects.filter(artwork_id__in=[n.artwork.pk for n in neighbours]).values_list(
-            "artwork_id", "phash"
-        )
-    )
+        neighbours, hashes = nearest_artworks(embedding, k=CANDIDATES, exclude_ids=exclude_ids), None
+    if hashes is None:
+        hashes = candidate_hashes([neighbours])
     matches = []
     for n in neighbours:
         stored = hashes.get(n.artwork.pk)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +48,14 @@ class InsightResult:
 
 
 def upload_insight_compute(
-    *, upload, framing, embedding, heat, style: str, neighbours: Sequence[Any] | None = None
+    *,
+    upload,
+    framing,
+    embedding,
+    heat,
+    style: str,
+    neighbours: Sequence[Any] | None = None,
+    hashes: Mapping[int, str] | None = None,
 ) -> InsightResult:
     """Palette and hash, duplicate check, and the heat map `heat` (Grad-CAM of the top style `style`,
     from the analysis pass) drawn over the painting: all of the part `framing` (recommender.framing)
@@ -84,7 +91,7 @@ def upload_insight_compute(
         original = None
     try:
         started = time.perf_counter()
-        result.duplicate = find_duplicate(embedding=embedding, phash=result.phash, neighbours=neighbours)
+        result.duplicate = find_duplicate(embedding=embedding, phash=result.phash, neighbours=neighbours, hashes=hashes)
         result.timings_ms["duplicate"] = (time.perf_counter() - started) * 1000
     except Exception:  # best-effort part: the style and similar works must not fail for it
         logger.exception("upload %s: duplicate check failed", upload.pk)
@@ -101,44 +108,70 @@ def upload_insight_compute(
     return result
 
 
-def upload_insight_store(*, upload, result: InsightResult) -> UploadInsight:
-    """Replace the upload's insight row (call inside the analyse step's transaction); the old files
-    (heat map, straightened painting) are deleted once the new row is committed."""
-    insight, _ = UploadInsight.objects.update_or_create(
-        upload=upload,
-        defaults={
-            "palette": result.palette,
-            "phash": result.phash,
-            "duplicate_of_id": result.duplicate.artwork_id if result.duplicate else None,
-            "duplicate_similarity": result.duplicate.similarity if result.duplicate else None,
-            "duplicate_hash_distance": result.duplicate.hash_distance if result.duplicate else None,
-            "heatmap_style": result.heatmap_style,
-            "heatmap_ms": round(result.timings_ms["heatmap"], 2) if "heatmap" in result.timings_ms else None,
-            "painting_source": result.painting_source,
-            "painting_corners": result.painting_corners,
-            "painting_confidence": result.painting_confidence,
-            "painting_ms": round(result.timings_ms["painting"], 2) if "painting" in result.timings_ms else None,
-        },
+_INSIGHT_FIELDS = [
+    "palette",
+    "phash",
+    "duplicate_of",
+    "duplicate_similarity",
+    "duplicate_hash_distance",
+    "heatmap",
+    "heatmap_style",
+    "heatmap_ms",
+    "painting_source",
+    "painting_corners",
+    "painting_confidence",
+    "painting_ms",
+    "painting",
+]
+
+
+def upload_insights_store(*, results: Sequence[tuple[Any, InsightResult]]) -> None:
+    """Replace the insight rows of these uploads (call inside the analyse step's transaction): their
+    files are written, then one `INSERT … ON CONFLICT DO UPDATE` for the whole batch (it was a
+    savepoint, a select and two or three writes per upload, issue 19). The files they replace are
+    deleted once the transaction commits, so a rolled-back step leaves the old ones in place."""
+    if not results:
+        return
+    old = {
+        row[0]: row[1:]
+        for row in UploadInsight.objects.filter(upload__in=[u for u, _ in results]).values_list(
+            "upload_id", "heatmap", "painting"
+        )
+    }
+    rows = []
+    for upload, result in results:
+        insight = UploadInsight(
+            upload=upload,
+            palette=result.palette,
+            phash=result.phash,
+            duplicate_of_id=result.duplicate.artwork_id if result.duplicate else None,
+            duplicate_similarity=result.duplicate.similarity if result.duplicate else None,
+            duplicate_hash_distance=result.duplicate.hash_distance if result.duplicate else None,
+            heatmap_style=result.heatmap_style,
+            heatmap_ms=round(result.timings_ms["heatmap"], 2) if "heatmap" in result.timings_ms else None,
+            painting_source=result.painting_source,
+            painting_corners=result.painting_corners,
+            painting_confidence=result.painting_confidence,
+            painting_ms=round(result.timings_ms["painting"], 2) if "painting" in result.timings_ms else None,
+        )
+        for field_name, name, content in (
+            ("heatmap", f"heat-{upload.pk}.jpg", result.heatmap_jpeg),
+            ("painting", f"painting-{upload.pk}.jpg", result.painting_jpeg),
+        ):
+            if content:
+                getattr(insight, field_name).save(name, ContentFile(content), save=False)
+        rows.append(insight)
+    UploadInsight.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["upload"], update_fields=_INSIGHT_FIELDS
     )
-    _replace_file(insight, "heatmap", f"heat-{upload.pk}.jpg", result.heatmap_jpeg)
-    _replace_file(insight, "painting", f"painting-{upload.pk}.jpg", result.painting_jpeg)
-    return insight
-
-
-def _replace_file(insight: UploadInsight, field: str, name: str, content: bytes) -> None:
-    """Store `content` in the insight's file `field` (or clear it when empty); the file it replaces
-    goes once the transaction commits, so a rolled-back step leaves the old one in place."""
-    current = getattr(insight, field)
-    previous = current.name if current else ""
-    if content:
-        current.save(name, ContentFile(content), save=False)
-    else:
-        setattr(insight, field, "")
-    if content or previous:
-        insight.save(update_fields=[field])
-    if previous and previous != getattr(insight, field).name:
-        storage = current.storage
-        transaction.on_commit(lambda: storage.delete(previous))
+    replaced = [
+        (now.storage, name)
+        for insight in rows
+        for name, now in zip(old.get(insight.upload_id, ("", "")), (insight.heatmap, insight.painting), strict=True)
+        if name and name != now.name
+    ]
+    if replaced:
+        transaction.on_commit(lambda: [storage.delete(name) for storage, name in replaced])
 
 
 def upload_excluded_ids(*, upload_id: int) -> list[int]:

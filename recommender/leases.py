@@ -69,6 +69,19 @@ def upload_leased(upload_id: int, token: str) -> Upload | None:
     return upload.first()
 
 
+def uploads_leased(upload_ids: Collection[int], token: str) -> dict[int, Upload]:
+    """`upload_leased` for a batch in one query: the uploads `token` still holds, locked in id order
+    (so two workers locking overlapping rows cannot deadlock), without their embeddings."""
+    rows = (
+        Upload.objects.select_for_update()
+        .filter(pk__in=list(upload_ids), claim_token=token)
+        .exclude(status__in=FINISHED)
+        .defer("embedding")
+        .order_by("pk")
+    )
+    return {upload.pk: upload for upload in rows}
+
+
 def uploads_claim_waiting(*, token: str, limit: int, exclude: Collection[int] = ()) -> list[int]:
     """Take the analysis lease, under `token`, on up to `limit` uploads that wait for a worker (queued,
     lease free, no embedding), oldest first; returns their ids. Uploads this token already holds and

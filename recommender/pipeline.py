@@ -23,6 +23,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -35,7 +36,7 @@ from gallery.models import Match, Prediction, Style, Upload
 from gallery.selectors import artist_from_hint
 
 from . import insights, leases
-from .duplicates import CANDIDATES
+from .duplicates import CANDIDATES, candidate_hashes
 from .leases import upload_leased
 from .ranking import similar_works
 from .versions import active_style_model
@@ -155,89 +156,73 @@ def uploads_analyse(
     probs = voted_probabilities(
         model=model, probs=analysis.probs, embeddings=analysis.embeddings, neighbours=neighbours
     )
-    styles = {s.name: s for s in Style.objects.filter(name__in=model.classes)}
-    stored = []
+    hashes = candidate_hashes(neighbours)  # the duplicate check's, for the whole batch at once
+    computed = []
     for n, (upload_id, framing) in enumerate(ready):
         try:
-            if _analysis_store(
+            # Palette, "already in the catalogue" and the heat map of the network's top style.
+            insight = insights.upload_insight_compute(
                 upload=uploads[upload_id],
                 framing=framing,
-                token=token,
-                model=model,
-                styles=styles,
-                probs=probs[n],
-                network_top=int(analysis.probs[n].argmax()),
                 embedding=analysis.embeddings[n],
                 neighbours=neighbours[n],
+                hashes=hashes,
                 heat=None if analysis.heatmaps is None else analysis.heatmaps[n],
-            ):
-                stored.append(upload_id)
+                style=model.classes[int(analysis.probs[n].argmax())],
+            )
         except Exception as exc:  # raised again by `failed` unless it concerns this upload alone
             failed(upload_id, exc)
-    return stored
+            continue
+        computed.append(_Analysed(upload_id, probs[n], analysis.embeddings[n], insight))
+    return _analyses_store(computed, token=token, model=model)
 
 
-def _analysis_store(
-    *,
-    upload: Upload,
-    framing: Any,
-    token: str,
-    model: Any,
-    styles: dict[str, Style],
-    probs: Any,
-    network_top: int,
-    embedding: Any,
-    neighbours: list,
-    heat: Any,
-) -> bool:
-    """Write one upload's predictions and embedding if `token` still holds its lease."""
-    upload_id = upload.pk
-    row = [float(p) for p in probs]
-    order = sorted(range(len(row)), key=lambda i: -row[i])[:TOP_STYLES_KEPT]
-    # Palette, "already in the catalogue" and the heat map of the top style, from what this step holds.
-    insight = insights.upload_insight_compute(
-        upload=upload,
-        framing=framing,
-        embedding=embedding,
-        neighbours=neighbours,
-        heat=heat,
-        style=model.classes[network_top],
-    )
+@dataclass
+class _Analysed:
+    upload_id: int
+    probs: Any
+    embedding: Any
+    insight: insights.InsightResult
+
+
+def _analyses_store(computed: list[_Analysed], *, token: str, model: Any) -> list[int]:
+    """Write the batch's predictions, embeddings and insights in one transaction, a statement per
+    step for the whole batch (it was a transaction of eight or so per upload, issue 19), for the
+    uploads `token` still holds; one whose lease was lost meanwhile writes nothing."""
+    if not computed:
+        return []
+    styles = {s.name: s for s in Style.objects.filter(name__in=model.classes)}
     with transaction.atomic():
-        upload = upload_leased(upload_id, token)
-        if upload is None:
-            logger.warning("upload %s: lease lost during analysis; another worker has the step", upload_id)
-            return False
-        Prediction.objects.filter(upload=upload).delete()  # idempotent re-run
+        held = leases.uploads_leased([a.upload_id for a in computed], token)
+        for lost in sorted({a.upload_id for a in computed} - held.keys()):
+            logger.warning("upload %s: lease lost during analysis; another worker has the step", lost)
+        mine = [a for a in computed if a.upload_id in held]
+        Prediction.objects.filter(upload_id__in=held).delete()  # idempotent re-run
         Prediction.objects.bulk_create(
             Prediction(
-                upload=upload,
+                upload=held[a.upload_id],
                 style=styles[model.classes[i]],
-                probability=row[i],
+                probability=float(a.probs[i]),
                 rank=rank,
                 model_version=model.version,
             )
-            for rank, i in enumerate(order, start=1)
+            for a in mine
+            for rank, i in enumerate(sorted(range(len(a.probs)), key=lambda i: -a.probs[i])[:TOP_STYLES_KEPT], 1)
             if model.classes[i] in styles
         )
-        upload.embedding = embedding
-        upload.model_version = model.version
-        upload.stage = Upload.Stage.MATCHING
-        upload.progress = 60
-        upload.claim_token, upload.lease_expires_at = "", None  # step done: the match step claims next
-        upload.save(
-            update_fields=[
-                "embedding",
-                "model_version",
-                "stage",
-                "progress",
-                "claim_token",
-                "lease_expires_at",
-                "updated_at",
-            ]
-        )
-        insights.upload_insight_store(upload=upload, result=insight)
-    return True
+        for a in mine:
+            upload = held[a.upload_id]
+            upload.embedding = a.embedding
+            upload.model_version = model.version
+            upload.stage = Upload.Stage.MATCHING
+            upload.progress = 60
+            upload.claim_token, upload.lease_expires_at = "", None  # step done: the match step claims next
+            upload.save(update_fields=ANALYSIS_FIELDS)
+        insights.upload_insights_store(results=[(held[a.upload_id], a.insight) for a in mine])
+    return [a.upload_id for a in mine]
+
+
+ANALYSIS_FIELDS = ["embedding", "model_version", "stage", "progress", "claim_token", "lease_expires_at", "updated_at"]
 
 
 def upload_match(*, upload_id: int, token: str) -> bool:

@@ -11,7 +11,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from recommender.ml.vote import VoteConfig, vote_for
-from recommender.search import Neighbour, nearest_artworks
+from recommender.search import Neighbour, nearest_artworks, nearest_artworks_many
 from recommender.versions import active_version
 
 if TYPE_CHECKING:
@@ -22,10 +22,10 @@ logger = logging.getLogger(__name__)
 
 def catalogue_neighbours(*, model: Any, embeddings: np.ndarray, at_least: int = 0) -> list[list[Neighbour]]:
     """The nearest catalogue works of each embedding, as many as the vote needs (or `at_least`): one
-    pgvector query per embedding that the vote and the duplicate check both read."""
+    pgvector query per embedding, in one transaction, that the vote and the duplicate check both read."""
     cfg = VoteConfig.from_card(model.card)
     k = max(cfg.k if cfg.active else 0, at_least)
-    return [nearest_artworks(vector, k=k) for vector in embeddings] if k else [[] for _ in embeddings]
+    return nearest_artworks_many(embeddings, k=k) if k else [[] for _ in embeddings]
 
 
 def voted_probabilities(

@@ -16,6 +16,8 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
 
@@ -23,6 +25,7 @@ from gallery import services
 from gallery.models import Prediction, Upload
 from recommender import leases, pipeline
 from recommender.ml.style_model import StyleModel
+from recommender.models import UploadInsight
 from recommender.tasks import analyse_upload, match_upload
 
 pytestmark = pytest.mark.slow
@@ -281,3 +284,35 @@ def test_one_message_per_upload_runs_whatever_step_is_left(demo_catalogue, owner
     analyse_upload.apply(args=[fresh.pk], task_id="fresh-message")
     fresh.refresh_from_db()
     assert passes == [1] and fresh.status == Upload.Status.DONE and fresh.matches.count() == 10
+
+
+def _analysis_statements(owner, count: int, first_index: int) -> tuple[list[int], int]:
+    uploads = [_stored_upload(owner, first_index + i, (260, 200)) for i in range(count)]
+    for upload in uploads:
+        assert _claim(upload.pk, f"batch-{first_index}")
+    with CaptureQueriesContext(connection) as queries:
+        stored = pipeline.uploads_analyse(upload_ids=[u.pk for u in uploads], token=f"batch-{first_index}")
+    assert sorted(stored) == sorted(u.pk for u in uploads)
+    return stored, len(queries)
+
+
+def test_a_batch_writes_its_rows_with_a_statement_per_step_not_per_upload(demo_catalogue, owner, style_model) -> None:
+    """The analysis rows of a batch (predictions, embeddings, insights) are written in one transaction:
+    each extra upload adds its nearest-works query and its own row's update, nothing else; a re-run
+    replaces the insight rows and their files, and the old files go once it commits."""
+    _, two = _analysis_statements(owner, 2, 0)
+    stored, six = _analysis_statements(owner, 6, 2)
+    assert six - two <= 4 * 2, (two, six)  # per upload: its HNSW query and its row's UPDATE
+
+    insights_before = {i.upload_id: i for i in UploadInsight.objects.filter(upload_id__in=stored)}
+    assert all(i.heatmap and i.palette for i in insights_before.values())
+    Upload.objects.filter(pk__in=stored).update(embedding=None)  # to be analysed again
+    for upload_id in stored:
+        assert leases.upload_claim(upload_id=upload_id, stage=CLASSIFYING, progress=10, token="again")
+    assert sorted(pipeline.uploads_analyse(upload_ids=stored, token="again")) == sorted(stored)
+    for upload_id, before in insights_before.items():
+        after = UploadInsight.objects.get(upload_id=upload_id)
+        assert after.heatmap.name != before.heatmap.name and after.heatmap.storage.exists(after.heatmap.name)
+        assert not before.heatmap.storage.exists(before.heatmap.name)  # removed on commit
+        assert after.palette == before.palette and after.phash == before.phash
+        assert Prediction.objects.filter(upload_id=upload_id).count() == len(style_model.classes)
