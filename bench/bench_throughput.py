@@ -4,9 +4,9 @@
     python bench/bench_throughput.py --base-url http://127.0.0.1:8010 [--clients 20] [--uploads 100]
                                      [--poll-ms 250] [--worker-log .run/bench-celery.log]
 
-Each client asks GET /api/uploads/{id}/status/?wait=10 (one query; the server answers when the
-upload is finished, `--wait-s 0` for plain polls every `--poll-ms`) and reads the upload with its
-results once it is done, as the API docs advise. Upload to results is measured from sending the POST to the
+Each client reads GET /api/uploads/{id}/?wait=10, which the server answers with the results once
+the upload is finished (`--wait-s 0`: polls of GET /api/uploads/{id}/status/ every `--poll-ms`,
+then the upload once it is done), as the API docs advise. Upload to results is measured from sending the POST to the
 `finished_at` the worker wrote (the client and the server share this machine's clock), so it does
 not depend on the polling interval; the interval only decides when a client notices and sends its
 next upload.
@@ -20,7 +20,9 @@ next upload.
 3. CPU time per upload during step 2, by process group (gunicorn, Celery, the PostgreSQL backends
    of `--pg-database`, Redis), read from /proc: where the two cores go.
 4. With `--worker-log`, the analysis batch sizes the worker logged during the run
-   ("analysing N uploads in one batch"; a batch of one logs nothing).
+   ("analysing N uploads in one batch"; a batch of one logs nothing), and the floor: the CPU the
+   worker logged for decoding (and framing) and for the forward pass, per upload, with the CPU per
+   upload of the worker and of all processes as a multiple of it (issue 19's "ratio to the floor").
 
 bench/site.sh starts the site as `make run` does (gunicorn 2 × 4 threads, one Celery worker) with
 the upload throttle raised (the default 60/hour per user stops the run); compare batching on and
@@ -66,7 +68,7 @@ def _photo(path: Path, side: int) -> bytes:
     return out.getvalue()
 
 
-STATUS_REQUESTS: list[int] = []  # per upload, in the concurrent step
+STATUS_REQUESTS: list[int] = []  # GET requests per upload (status polls and the results), concurrent step
 
 
 def upload_and_wait(client: Client, name: str, data: bytes, poll_s: float, wait_s: float = 0) -> float:
@@ -74,29 +76,33 @@ def upload_and_wait(client: Client, name: str, data: bytes, poll_s: float, wait_
 
     The end is the upload's `finished_at` as the server wrote it (client and server share this
     machine's clock), so the number does not depend on how often the client polls; polling only
-    decides when the client notices and sends its next upload. With `wait_s`, each status request
-    waits on the server until the upload is finished (`?wait=`), at most one per `poll_s` when the
-    server answers before it is (its waiting slots are full).
+    decides when the client notices and sends its next upload. With `wait_s`, the client reads the
+    upload with `?wait=`, which the server answers once it is finished (at most one request per
+    `poll_s` when the server answers before, its waiting slots being full).
     """
     body, ctype = multipart("image", name, data)
     started = time.time()
     status, reply = client.request("POST", "/api/uploads/", body, {"Content-Type": ctype})
     assert status == 202, (status, reply[:300])
     upload_id = json.loads(reply)["id"]
-    query = f"?wait={wait_s:g}" if wait_s else ""
+    # With wait_s, the upload itself, which answers with its results once they are there (as the API
+    # docs advise right after sending one); else the cheap status endpoint, then the results once.
+    path = f"/api/uploads/{upload_id}/?wait={wait_s:g}" if wait_s else f"/api/uploads/{upload_id}/status/"
     asked = 0
-    while True:  # the cheap status endpoint while it runs, as the API docs advise; the results once
+    while True:
         sent = time.monotonic()
-        status, reply = client.request("GET", f"/api/uploads/{upload_id}/status/{query}")
+        status, reply = client.request("GET", path)
         asked += 1
         upload = json.loads(reply)
         if upload["status"] in {"done", "failed"}:
             break
         time.sleep(max(0.0, poll_s - (time.monotonic() - sent)))
-    STATUS_REQUESTS.append(asked)
     assert upload["status"] == "done", reply[:300]
-    status, reply = client.request("GET", f"/api/uploads/{upload_id}/")
+    if not wait_s:
+        status, reply = client.request("GET", f"/api/uploads/{upload_id}/")
+        asked += 1
     assert status == 200 and json.loads(reply)["matches"], reply[:300]
+    STATUS_REQUESTS.append(asked)
     return datetime.fromisoformat(upload["finished_at"]).timestamp() - started
 
 
@@ -136,7 +142,7 @@ def bench_concurrent(
         f"{clients} clients, {len(latencies)} uploads (sizes {sizes} px, largest {big:.1f} MB): "
         f"{len(latencies) / elapsed:.1f} uploads/s over {elapsed:.1f} s; upload → results "
         f"p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {pct(latencies, 0.95) * 1000:.0f} ms, "
-        f"max {max(latencies) * 1000:.0f} ms; status requests per upload: "
+        f"max {max(latencies) * 1000:.0f} ms; reads per upload after its POST: "
         f"{statistics.mean(STATUS_REQUESTS[-len(latencies) :]):.1f} ({how})"
     )
 
@@ -168,16 +174,38 @@ def cpu_seconds(pg_database: str = "") -> dict[str, float]:
     return totals
 
 
-def cpu_report(before: dict[str, float], after: dict[str, float], uploads: int) -> None:
-    parts = ", ".join(f"{group} {(after[group] - before[group]) / uploads * 1000:.0f}" for group in GROUPS)
-    total = sum(after[g] - before[g] for g in GROUPS) / uploads * 1000
+def cpu_report(before: dict[str, float], after: dict[str, float], uploads: int) -> dict[str, float]:
+    per = {group: (after[group] - before[group]) / uploads * 1000 for group in GROUPS}
+    parts = ", ".join(f"{group} {ms:.0f}" for group, ms in per.items())
+    total = sum(per.values())
     print(f"CPU per upload (ms, all processes on this machine by group): {parts}; total {total:.0f}")
+    return {"worker": per["worker (celery)"], "all": total}
 
 
-def batch_sizes(log: Path, offset: int) -> None:
+def worker_log(log: Path, offset: int) -> str:
     with log.open("rb") as handle:
         handle.seek(offset)
-        text = handle.read().decode(errors="replace")
+        return handle.read().decode(errors="replace")
+
+
+def floor_report(text: str, cpu: dict[str, float] | None) -> None:
+    """The floor of the run: the decode (and framing) and forward pass the worker logged for each
+    batch, as CPU per upload, and what each process group spent per upload as a multiple of it."""
+    batches = re.findall(r"analysed (\d+) uploads: decode and frame ([\d.]+) ms, forward pass ([\d.]+) ms", text)
+    if not batches:
+        print("worker: no timing lines in the log (an older worker?)")
+        return
+    uploads = sum(int(n) for n, _, _ in batches)
+    decode = sum(float(d) for _, d, _ in batches) / uploads
+    forward = sum(float(f) for _, _, f in batches) / uploads
+    floor = decode + forward
+    line = f"floor per upload (CPU, worker log): decode and frame {decode:.1f} ms + forward pass {forward:.1f} ms"
+    if cpu:
+        line += "; " + ", ".join(f"{group} {ms / floor:.1f}×" for group, ms in cpu.items()) + " the floor"
+    print(line)
+
+
+def batch_sizes(text: str) -> None:
     sizes = [int(n) for n in re.findall(r"analysing (\d+) uploads in one batch", text)]
     analysed = len(re.findall(r"analyse_upload\[[^\]]+\] succeeded", text))
     if sizes:
@@ -218,10 +246,11 @@ def main() -> None:
     offset = args.worker_log.stat().st_size if args.worker_log else 0
     before = cpu_seconds(args.pg_database) if Path("/proc/self/stat").exists() else None
     bench_concurrent(client, args.base_url, args.clients, args.uploads, args.poll_ms / 1000, args.sizes, args.wait_s)
-    if before is not None:
-        cpu_report(before, cpu_seconds(args.pg_database), args.uploads)
+    cpu = cpu_report(before, cpu_seconds(args.pg_database), args.uploads) if before is not None else None
     if args.worker_log:
-        batch_sizes(args.worker_log, offset)
+        text = worker_log(args.worker_log, offset)
+        batch_sizes(text)
+        floor_report(text, cpu)
 
 
 if __name__ == "__main__":

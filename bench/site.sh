@@ -20,6 +20,9 @@ export ARTSITE_MEDIA_ROOT="$ROOT/.run/bench-media"
 export CACHE_KEY_PREFIX="bench-site"
 export CELERY_BROKER_URL="redis://127.0.0.1:${REDIS_PORT:-6390}/7"
 export ARTSITE_UPLOAD_THROTTLE="${ARTSITE_UPLOAD_THROTTLE:-100000/hour}"
+# As scripts/run.sh: a status request that waits (?wait=) holds a thread; keep four for the rest.
+WEB_THREADS="${WEB_THREADS:-16}"
+export ARTSITE_UPLOAD_WAIT_MAX_PER_PROCESS="${ARTSITE_UPLOAD_WAIT_MAX_PER_PROCESS:-$((WEB_THREADS > 4 ? WEB_THREADS - 4 : 0))}"
 
 psql "$admin_url" -qc "DROP DATABASE IF EXISTS bench_site WITH (FORCE)"
 if psql "$admin_url" -Atc "SELECT 1 FROM pg_database WHERE datname = '$SOURCE_DB'" | grep -q 1; then
@@ -41,5 +44,5 @@ worker=$!
 trap 'kill $worker 2>/dev/null || true; wait $worker 2>/dev/null || true' EXIT INT TERM
 echo "bench site: http://127.0.0.1:$PORT/ (worker log .run/bench-celery.log)"
 .venv/bin/gunicorn artsite.wsgi:application --bind "127.0.0.1:$PORT" --workers "${WEB_WORKERS:-2}" \
-  --worker-class gthread --threads "${WEB_THREADS:-4}" --keep-alive 5 --access-logfile /dev/null \
+  --worker-class gthread --threads "$WEB_THREADS" --keep-alive 5 --access-logfile /dev/null \
   --error-logfile - --log-level warning

@@ -174,13 +174,13 @@ def upload_insights_store(*, results: Sequence[tuple[Any, InsightResult]]) -> No
         transaction.on_commit(lambda: [storage.delete(name) for storage, name in replaced])
 
 
-def upload_excluded_ids(*, upload_id: int) -> list[int]:
-    """Catalogue works to keep out of the upload's similar works: the one it is a copy of."""
-    return list(
-        UploadInsight.objects.filter(upload_id=upload_id, duplicate_of__isnull=False).values_list(
-            "duplicate_of_id", flat=True
-        )
-    )
+def uploads_excluded_ids(*, upload_ids: Sequence[int]) -> dict[int, list[int]]:
+    """Catalogue works to keep out of each upload's similar works: the one it is a copy of."""
+    rows = UploadInsight.objects.filter(upload_id__in=list(upload_ids), duplicate_of__isnull=False)
+    excluded: dict[int, list[int]] = {}
+    for upload_id, work_id in rows.values_list("upload_id", "duplicate_of_id"):
+        excluded.setdefault(upload_id, []).append(work_id)
+    return excluded
 
 
 def upload_insight_files(*, upload_id: int) -> list[str]:

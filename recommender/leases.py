@@ -6,7 +6,7 @@ under the same token. The token is the Celery task id, which a message keeps whe
 (worker child killed, visibility timeout) or retried, so a redelivered task takes its own step back
 at once, while a *different* message for the same upload (a sweep's re-queue, a duplicate) never
 steals a live lease. Each step writes its results only if it still holds the lease
-(`upload_leased`: `select_for_update` on the token), so two workers never both finish the same
+(`uploads_leased`: `select_for_update` on the token), so two workers never both finish the same
 step. A lease lasts longer than the task's hard time limit (settings.UPLOAD_LEASE_S): it cannot
 expire under a task that is still allowed to run.
 
@@ -63,15 +63,32 @@ def upload_claim(*, upload_id: int, stage: str, progress: int, token: str) -> bo
     return claimed == 1
 
 
-def upload_leased(upload_id: int, token: str) -> Upload | None:
-    """The upload locked for writing, if `token` still holds its lease (call inside a transaction)."""
-    upload = Upload.objects.select_for_update().filter(pk=upload_id, claim_token=token).exclude(status__in=FINISHED)
-    return upload.first()
+def uploads_claim_matching(*, upload_ids: Collection[int], token: str) -> list[int]:
+    """`upload_claim` of the match step for a batch the analysis just stored, in one transaction
+    (a statement for the batch, not one per upload); returns the ids claimed."""
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            Upload.objects.select_for_update(skip_locked=True)
+            .filter(_lease_free(now) | Q(claim_token=token), pk__in=list(upload_ids), embedding__isnull=False)
+            .exclude(status__in=FINISHED)
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+        Upload.objects.filter(pk__in=ids).update(
+            status=Upload.Status.RUNNING,
+            stage=Upload.Stage.MATCHING,
+            progress=60,
+            claim_token=token,
+            lease_expires_at=now + timedelta(seconds=settings.UPLOAD_LEASE_S),
+            updated_at=now,
+        )
+    return ids
 
 
 def uploads_leased(upload_ids: Collection[int], token: str) -> dict[int, Upload]:
-    """`upload_leased` for a batch in one query: the uploads `token` still holds, locked in id order
-    (so two workers locking overlapping rows cannot deadlock), without their embeddings."""
+    """The uploads `token` still holds, locked for writing (call inside a transaction), in id order
+    so two workers locking overlapping rows cannot deadlock, without their embeddings."""
     rows = (
         Upload.objects.select_for_update()
         .filter(pk__in=list(upload_ids), claim_token=token)

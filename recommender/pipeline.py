@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.files import File
@@ -37,8 +37,7 @@ from gallery.selectors import artist_from_hint
 
 from . import insights, leases
 from .duplicates import CANDIDATES, candidate_hashes
-from .leases import upload_leased
-from .ranking import similar_works
+from .ranking import RankingConfig, similar_works
 from .versions import active_style_model
 
 logger = logging.getLogger(__name__)
@@ -55,15 +54,28 @@ def upload_analyse(*, upload_id: int, token: str) -> bool:
     return upload_id in uploads_analyse(upload_ids=[upload_id], token=token)
 
 
+class Reusable(NamedTuple):
+    """What a batch's match step reuses from its analysis: the embedding, its nearest works (closest
+    first) and how many were asked for (fewer came back only if the catalogue has no more)."""
+
+    embedding: Any
+    nearest: list
+    asked: int
+
+
+Known = dict[int, Reusable]
+
+
 def upload_analyse_waiting(
     *,
     upload_id: int,
     token: str,
     fail: Callable[[int, Exception], None],
     retry_on: tuple[type[BaseException], ...] = (),
-) -> list[int]:
+) -> Known:
     """The worker's analysis step: `upload_id` (claimed under `token`) and the uploads waiting beside
-    it, in one forward pass. Returns the ids whose results were stored.
+    it, in one forward pass. Returns the uploads whose results were stored, with what their match
+    step can reuse (`uploads_match`'s `known`).
 
     An idle worker analyses a lone upload at once. When others wait (the worker is busy), it waits up
     to settings.ANALYSE_BATCH_WAIT_MS for more, to fill a batch of settings.ANALYSE_BATCH_MAX. An
@@ -96,10 +108,10 @@ def uploads_analyse(
     token: str,
     fail: Callable[[int, Exception], None] | None = None,
     retry_on: tuple[type[BaseException], ...] = (),
-) -> list[int]:
+) -> Known:
     """Analyse uploads claimed under `token` with one forward pass of the active style model; each
-    upload's results replace its earlier ones. Returns the ids whose results were stored (an upload
-    whose lease was lost meanwhile writes nothing).
+    upload's results replace its earlier ones. Returns the uploads whose results were stored, with
+    their embeddings and nearest works (an upload whose lease was lost meanwhile writes nothing).
 
     Without `fail`, any error is raised. With it, an error of one upload (unreadable image, deleted
     row) calls `fail(upload_id, exc)` and the others go on; errors in `retry_on` are always raised.
@@ -136,6 +148,9 @@ def uploads_analyse(
 
     # Images decode and are framed in two threads (Pillow and OpenCV release the GIL); a lone upload
     # on an idle worker in this one, since starting a thread costs more than it saves then.
+    # The floor of an upload's cost (issue 19): its decode and its share of the pass, as CPU time of
+    # this process (all its threads: the decode pool's, TensorFlow's), logged for bench_throughput.
+    started = time.process_time()
     if len(upload_ids) == 1:
         decoded = [(upload_ids[0], decode(upload_ids[0]))]
     else:
@@ -145,14 +160,23 @@ def uploads_analyse(
         failed(upload_id, exc)
     ready = [(upload_id, framing) for upload_id, framing in decoded if upload_id not in errors]
     if not ready:
-        return []
+        return {}
     # The active version (recorded in the database), so every worker host flips with a switch.
     model = active_style_model()
+    decode_cpu, started = time.process_time() - started, time.process_time()
     # Probabilities, embeddings and the heat maps of the top styles in one pass.
     analysis = model.analyse(np.stack([framing.pixels for _, framing in ready]))
+    logger.info(
+        "analysed %s uploads: decode and frame %.1f ms, forward pass %.1f ms of CPU",
+        len(ready),
+        decode_cpu * 1000,
+        (time.process_time() - started) * 1000,
+    )
     # The answer mixes in the styles of the nearest catalogue works; the heat map explains the network's own top.
-    # One nearest-works query per upload serves the vote and the duplicate check.
-    neighbours = catalogue_neighbours(model=model, embeddings=analysis.embeddings, at_least=CANDIDATES)
+    # One nearest-works query per upload serves the vote, the duplicate check and the batch's match
+    # step (its candidates, with one to spare for the work the upload may be a copy of).
+    asked = max(CANDIDATES, RankingConfig.candidates + 1)
+    neighbours = catalogue_neighbours(model=model, embeddings=analysis.embeddings, at_least=asked)
     probs = voted_probabilities(
         model=model, probs=analysis.probs, embeddings=analysis.embeddings, neighbours=neighbours
     )
@@ -173,7 +197,7 @@ def uploads_analyse(
         except Exception as exc:  # raised again by `failed` unless it concerns this upload alone
             failed(upload_id, exc)
             continue
-        computed.append(_Analysed(upload_id, probs[n], analysis.embeddings[n], insight))
+        computed.append(_Analysed(upload_id, probs[n], Reusable(analysis.embeddings[n], neighbours[n], asked), insight))
     return _analyses_store(computed, token=token, model=model)
 
 
@@ -181,16 +205,16 @@ def uploads_analyse(
 class _Analysed:
     upload_id: int
     probs: Any
-    embedding: Any
+    reusable: Reusable
     insight: insights.InsightResult
 
 
-def _analyses_store(computed: list[_Analysed], *, token: str, model: Any) -> list[int]:
+def _analyses_store(computed: list[_Analysed], *, token: str, model: Any) -> Known:
     """Write the batch's predictions, embeddings and insights in one transaction, a statement per
     step for the whole batch (it was a transaction of eight or so per upload, issue 19), for the
     uploads `token` still holds; one whose lease was lost meanwhile writes nothing."""
     if not computed:
-        return []
+        return {}
     styles = {s.name: s for s in Style.objects.filter(name__in=model.classes)}
     with transaction.atomic():
         held = leases.uploads_leased([a.upload_id for a in computed], token)
@@ -212,14 +236,14 @@ def _analyses_store(computed: list[_Analysed], *, token: str, model: Any) -> lis
         )
         for a in mine:
             upload = held[a.upload_id]
-            upload.embedding = a.embedding
+            upload.embedding = a.reusable.embedding
             upload.model_version = model.version
             upload.stage = Upload.Stage.MATCHING
             upload.progress = 60
             upload.claim_token, upload.lease_expires_at = "", None  # step done: the match step claims next
             upload.save(update_fields=ANALYSIS_FIELDS)
         insights.upload_insights_store(results=[(held[a.upload_id], a.insight) for a in mine])
-    return [a.upload_id for a in mine]
+    return {a.upload_id: a.reusable for a in mine}
 
 
 ANALYSIS_FIELDS = ["embedding", "model_version", "stage", "progress", "claim_token", "lease_expires_at", "updated_at"]
@@ -230,45 +254,71 @@ def upload_match(*, upload_id: int, token: str) -> bool:
 
     Returns False (and writes nothing) when the lease was lost meanwhile.
     """
-    upload = Upload.objects.get(pk=upload_id)
-    if upload.embedding is None:
-        raise ValueError("upload has no embedding; the analysis step did not run")
-    ranking = similar_works(
-        upload.embedding,
-        query_artist=artist_from_hint(upload.artist_hint),
-        k=RESULT_COUNT,
-        exclude_ids=insights.upload_excluded_ids(upload_id=upload_id),  # the work it is a copy of
-    )
-    with transaction.atomic():
-        upload = upload_leased(upload_id, token)
-        if upload is None:
-            logger.warning("upload %s: lease lost during matching; another worker has the step", upload_id)
-            return False
-        Match.objects.filter(upload=upload).delete()
-        Match.objects.bulk_create(Match(upload=upload, **m.as_row()) for m in ranking.matches)
-        upload.query_artist = ranking.query_artist
-        upload.influence_skipped = ranking.influence_skipped
-        upload.status = Upload.Status.DONE
-        upload.stage = Upload.Stage.DONE
-        upload.progress = 100
-        upload.error = ""
-        upload.finished_at = timezone.now()
-        upload.claim_token, upload.lease_expires_at = "", None
-        upload.save(
-            update_fields=[
-                "query_artist",
-                "influence_skipped",
-                "status",
-                "stage",
-                "progress",
-                "error",
-                "finished_at",
-                "claim_token",
-                "lease_expires_at",
-                "updated_at",
-            ]
+    return upload_id in uploads_match(upload_ids=[upload_id], token=token)
+
+
+def uploads_match(*, upload_ids: Sequence[int], token: str, known: Known | None = None) -> list[int]:
+    """Match uploads analysed and claimed under `token` and finish them, writing every one's matches
+    in one transaction (issue 19: it was a transaction and some twelve statements per upload).
+    `known`: per upload, the embedding and nearest works the analysis of this batch had, which
+    saves reading the embedding and a second nearest-works query. Returns the ids finished (an
+    upload whose lease was lost meanwhile writes nothing); an error of one upload is raised."""
+    known = known or {}
+    rows = Upload.objects.filter(pk__in=list(upload_ids))
+    if all(upload_id in known for upload_id in upload_ids):
+        rows = rows.defer("embedding")
+    uploads = rows.in_bulk()
+    excluded = insights.uploads_excluded_ids(upload_ids=list(uploads))  # the works they are copies of
+    rankings = {}
+    for upload_id in upload_ids:
+        if upload_id not in uploads:
+            raise Upload.DoesNotExist(f"upload {upload_id} was deleted")
+        reused = known.get(upload_id)
+        embedding = reused.embedding if reused else uploads[upload_id].embedding
+        if embedding is None:
+            raise ValueError("upload has no embedding; the analysis step did not run")
+        rankings[upload_id] = similar_works(
+            embedding,
+            query_artist=artist_from_hint(uploads[upload_id].artist_hint),
+            k=RESULT_COUNT,
+            exclude_ids=excluded.get(upload_id, []),
+            nearest=reused and reused.nearest,
+            nearest_complete=bool(reused and len(reused.nearest) < reused.asked),
         )
-    return True
+    with transaction.atomic():
+        held = leases.uploads_leased(upload_ids, token)
+        for lost in sorted(set(upload_ids) - held.keys()):
+            logger.warning("upload %s: lease lost during matching; another worker has the step", lost)
+        Match.objects.filter(upload_id__in=held).delete()
+        Match.objects.bulk_create(
+            Match(upload=upload, **m.as_row()) for upload in held.values() for m in rankings[upload.pk].matches
+        )
+        now = timezone.now()
+        for upload in held.values():
+            upload.query_artist = rankings[upload.pk].query_artist
+            upload.influence_skipped = rankings[upload.pk].influence_skipped
+            upload.status = Upload.Status.DONE
+            upload.stage = Upload.Stage.DONE
+            upload.progress = 100
+            upload.error = ""
+            upload.finished_at = now
+            upload.claim_token, upload.lease_expires_at = "", None
+            upload.save(update_fields=MATCH_FIELDS)
+    return list(held)
+
+
+MATCH_FIELDS = [
+    "query_artist",
+    "influence_skipped",
+    "status",
+    "stage",
+    "progress",
+    "error",
+    "finished_at",
+    "claim_token",
+    "lease_expires_at",
+    "updated_at",
+]
 
 
 _KEEP: Any = object()

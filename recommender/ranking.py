@@ -174,10 +174,21 @@ def similar_works(
     k: int = 10,
     config: RankingConfig | None = None,
     use_influence: bool = True,
+    nearest: Sequence[Neighbour] | None = None,
+    nearest_complete: bool = False,
 ) -> Ranking:
-    """Visual neighbours of `vector` re-ranked by painter influence (see module docstring)."""
+    """Visual neighbours of `vector` re-ranked by painter influence (see module docstring).
+
+    `nearest`: the vector's nearest works, closest first, when the caller has them (the analysis
+    fetched them for the style vote); used if they are enough once `exclude_ids` are left out, or
+    are every embedded work (`nearest_complete`), which saves the query."""
     config = config or RankingConfig()
-    neighbours = nearest_artworks(vector, k=max(config.candidates, k), exclude_ids=exclude_ids)
+    wanted = max(config.candidates, k)
+    excluded = set(exclude_ids)
+    if nearest is not None and (nearest_complete or len(nearest) >= wanted + len(excluded)):
+        neighbours = [n for n in nearest if n.artwork.pk not in excluded][:wanted]
+    else:
+        neighbours = nearest_artworks(vector, k=wanted, exclude_ids=exclude_ids)
     if query_artist is None and use_influence:
         query_artist = infer_painter(neighbours, config)
     scores: dict[int, float] = {}

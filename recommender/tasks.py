@@ -94,6 +94,13 @@ def _analyse_batch(*, upload_id: int, token: str) -> None:
         fail=lambda failed_id, exc: _fail_one(failed_id, exc, token),
         retry_on=TRANSIENT,
     )
+    try:  # the whole batch in one step: one claim, one write (pipeline.uploads_match)
+        claimed = leases.uploads_claim_matching(upload_ids=list(analysed), token=token) if analysed else []
+        if claimed:
+            pipeline.uploads_match(upload_ids=claimed, token=token, known=analysed)
+        return
+    except Exception:
+        logger.exception("matching the batch of upload %s together failed; matching its uploads one by one", upload_id)
     for done in analysed:
         _match_now_or_send(done, token)
 

@@ -161,14 +161,40 @@ class UploadListCreateApi(APIView):
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": str(body["url"])})
 
 
+WAIT_PARAMETER = OpenApiParameter(
+    "wait", float, description=f"Seconds to wait for the upload to move, 0 to {WAIT_MAX_S:g} (default 0)"
+)
+
+
+def _wait_query(request: Request) -> upload_events.WaitQuery:
+    try:
+        return upload_events.wait_query(request.query_params)
+    except upload_events.WaitQueryRejected as exc:
+        raise exceptions.ValidationError({exc.field: [str(exc)]}) from None
+
+
 class UploadDetailApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
         summary="One of my uploads with its results",
-        responses={200: UploadSerializer, 401: NOT_AUTHENTICATED, 404: UPLOAD_NOT_FOUND},
+        description=(
+            "With `wait` (seconds, up to 20) the answer comes once the upload is finished, or when `wait` "
+            "runs out: right after sending an upload, one request gives its results (the status endpoint "
+            "is for following its progress)."
+        ),
+        parameters=[WAIT_PARAMETER],
+        responses={200: UploadSerializer, 400: INVALID_INPUT, 401: NOT_AUTHENTICATED, 404: UPLOAD_NOT_FOUND},
     )
     def get(self, request: Request, pk: int) -> Response:
+        query = _wait_query(request)
+        if query.wait_s:  # the cheap read while it waits, the results once
+            upload_events.upload_wait(
+                upload_id=pk,
+                read=lambda: own_upload_or_404(request, pk, with_results=False),
+                settled=lambda u: u.is_finished,
+                wait_s=query.wait_s,
+            )
         upload = own_upload_or_404(request, pk)
         return Response(UploadSerializer(upload, context={"request": request}).data)
 
@@ -198,9 +224,7 @@ class UploadStatusApi(APIView):
             "back unchanged."
         ),
         parameters=[
-            OpenApiParameter(
-                "wait", float, description=f"Seconds to wait for a change, 0 to {WAIT_MAX_S:g} (default 0)"
-            ),
+            WAIT_PARAMETER,
             OpenApiParameter(
                 "progress", int, description="The progress you last saw: answer as soon as it changes (0–100)"
             ),
@@ -208,10 +232,7 @@ class UploadStatusApi(APIView):
         responses={200: UploadStatusSerializer, 400: INVALID_INPUT, 401: NOT_AUTHENTICATED, 404: UPLOAD_NOT_FOUND},
     )
     def get(self, request: Request, pk: int) -> Response:
-        try:
-            query = upload_events.wait_query(request.query_params)
-        except upload_events.WaitQueryRejected as exc:
-            raise exceptions.ValidationError({exc.field: [str(exc)]}) from None
+        query = _wait_query(request)
         upload = upload_events.upload_wait(
             upload_id=pk,
             read=lambda: own_upload_or_404(request, pk, with_results=False),

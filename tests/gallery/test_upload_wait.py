@@ -171,3 +171,26 @@ def _signed_in(user) -> object:
     client = Client()
     client.force_login(user)
     return client
+
+
+def test_the_upload_itself_waits_for_its_results(owner, later) -> None:
+    """Right after sending an upload, one request (`GET /api/uploads/{id}/?wait=`) gives its results."""
+    upload = upload_create(owner=owner, status=Upload.Status.RUNNING, stage=Upload.Stage.CLASSIFYING, progress=10)
+    later(0.3, upload.pk, stage=Upload.Stage.MATCHING, progress=60)  # not finished: it goes on waiting
+    later(0.7, upload.pk, status=Upload.Status.DONE, stage=Upload.Stage.DONE, progress=100)
+
+    response, took = _timed(lambda: token_client(owner).get(f"{UPLOADS}{upload.pk}/?wait=10"))
+
+    assert response.status_code == 200 and response.json()["status"] == "done"
+    assert "matches" in response.json() and 0.6 < took < 5
+    assert token_client(owner).get(f"{UPLOADS}{upload.pk}/?wait=21").json()["wait"] == [
+        "`wait` must be between 0 and 20 seconds."
+    ]
+    response, took = _timed(lambda: token_client(other_user_of(owner)).get(f"{UPLOADS}{upload.pk}/?wait=10"))
+    assert response.status_code == 404 and took < 1
+
+
+def other_user_of(owner):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user(f"not-{owner.username}", password="another-pass-123")

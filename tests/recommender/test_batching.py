@@ -22,7 +22,7 @@ from django.utils import timezone
 from PIL import Image
 
 from gallery import services
-from gallery.models import Prediction, Upload
+from gallery.models import Match, Prediction, Upload
 from recommender import leases, pipeline
 from recommender.ml.style_model import StyleModel
 from recommender.models import UploadInsight
@@ -144,7 +144,7 @@ def test_batch_size_is_bounded(db, owner, style_model, passes, settings) -> None
     uploads = [_stored_upload(owner, i, (224, 224)) for i in range(5)]
     assert _claim(uploads[0].pk, "batch")
     stored = pipeline.upload_analyse_waiting(upload_id=uploads[0].pk, token="batch", fail=_unexpected)
-    assert stored == [u.pk for u in uploads[:3]] and passes == [3]  # oldest first
+    assert list(stored) == [u.pk for u in uploads[:3]] and passes == [3]  # oldest first
     assert set(Upload.objects.filter(pk__in=[u.pk for u in uploads[3:]]).values_list("status", flat=True)) == {
         Upload.Status.QUEUED
     }
@@ -171,7 +171,7 @@ def test_a_batch_mate_whose_lease_was_taken_writes_nothing(db, owner, style_mode
     Upload.objects.filter(pk=mate.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
     assert _claim(mate.pk, "sweep-message")
 
-    assert pipeline.uploads_analyse(upload_ids=[first.pk, mate.pk], token="batch") == [first.pk]
+    assert list(pipeline.uploads_analyse(upload_ids=[first.pk, mate.pk], token="batch")) == [first.pk]
     mate.refresh_from_db()
     assert mate.embedding is None and mate.claim_token == "sweep-message" and mate.predictions.count() == 0
 
@@ -316,3 +316,47 @@ def test_a_batch_writes_its_rows_with_a_statement_per_step_not_per_upload(demo_c
         assert not before.heatmap.storage.exists(before.heatmap.name)  # removed on commit
         assert after.palette == before.palette and after.phash == before.phash
         assert Prediction.objects.filter(upload_id=upload_id).count() == len(style_model.classes)
+
+
+def test_the_batch_matches_its_uploads_together_as_each_would_be_alone(
+    demo_catalogue, owner, style_model, passes, settings
+) -> None:
+    """The batch's match step (one claim, the analysis's nearest works reused, one write) gives each
+    upload the matches a match step of its own gives, the copy of a catalogue work left out, and
+    each extra upload costs its own two row updates and one nearest-works query, nothing more."""
+    settings.ANALYSE_BATCH_WAIT_MS = 0  # every upload is waiting already: no collecting loop to count
+    with CaptureQueriesContext(connection) as two:
+        small = [_stored_upload(owner, i, (300, 240)) for i in range(2)]
+        analyse_upload.apply(args=[small[0].pk], task_id="batch-of-two")
+    uploads = [_stored_upload(owner, 2 + i, (300, 240)) for i in range(4)]
+    for row in demo_catalogue[:2]:  # copies of catalogue works: each match step must leave its work out
+        with Image.open(settings.DEMO_CATALOGUE_DIR / row["file"]) as painting:
+            out = io.BytesIO()
+            painting.convert("RGB").resize((300, 240), Image.Resampling.BICUBIC).save(out, "JPEG", quality=90)
+        copy = Upload(owner=owner, original_filename="copy.jpg")
+        copy.image.save("copy.jpg", ContentFile(out.getvalue()), save=False)
+        copy.save()
+        uploads.append(copy)
+    with CaptureQueriesContext(connection) as six:
+        analyse_upload.apply(args=[uploads[0].pk], task_id="batch-of-six")
+    assert passes == [2, 6]
+    inserts = sum('INSERT INTO "gallery_upload"' in q["sql"] for q in two.captured_queries)
+    assert len(six) - (len(two) - inserts) <= 4 * 3, (len(two) - inserts, len(six))
+
+    rows = Upload.objects.filter(pk__in=[u.pk for u in uploads]).select_related("insight")
+    assert {u.status for u in rows} == {Upload.Status.DONE}
+    copies = [u for u in rows if u.insight.duplicate_of_id]
+    assert len(copies) == 2
+    together = {u.pk: list(u.matches.order_by("rank").values_list("artwork_id", "final_score")) for u in rows}
+    for upload in copies:
+        assert upload.insight.duplicate_of_id not in {work for work, _ in together[upload.pk]}
+
+    Upload.objects.filter(pk__in=together).update(status=Upload.Status.RUNNING, stage=Upload.Stage.MATCHING)
+    for upload_id in together:
+        assert leases.upload_claim(upload_id=upload_id, stage=Upload.Stage.MATCHING, progress=60, token="alone")
+        assert pipeline.upload_match(upload_id=upload_id, token="alone")
+        alone = list(
+            Match.objects.filter(upload_id=upload_id).order_by("rank").values_list("artwork_id", "final_score")
+        )
+        assert [w for w, _ in alone] == [w for w, _ in together[upload_id]]
+        np.testing.assert_allclose([s for _, s in alone], [s for _, s in together[upload_id]], atol=1e-6)
