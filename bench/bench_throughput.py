@@ -12,7 +12,7 @@ not depend on the polling interval; the interval only decides when a client noti
 next upload.
 
 1. A single upload on an idle worker: after one warm-up upload, `--single` uploads one after another
-   (a catalogue painting each, polled every 20 ms).
+   (a catalogue painting each, read with `?wait=`, or polled every 20 ms with `--wait-s 0`).
 2. `--clients` concurrent clients, each uploading and waiting for its results before the next, send
    `--uploads` images in all, mixed sizes (96 px thumbnails, 224 px, 800 px, 2,000 px and ~6 MB
    4,000 px photos, the same mix each run): uploads per second over the whole run and p50/p95
@@ -106,12 +106,12 @@ def upload_and_wait(client: Client, name: str, data: bytes, poll_s: float, wait_
     return datetime.fromisoformat(upload["finished_at"]).timestamp() - started
 
 
-def bench_single(client: Client, n: int) -> None:
+def bench_single(client: Client, n: int, wait_s: float) -> None:
     painting = IMAGES[0].read_bytes()
-    warm = upload_and_wait(client, "warm-up.jpg", painting, 0.02)
+    warm = upload_and_wait(client, "warm-up.jpg", painting, 0.02, wait_s)
     if n < 1:
         return
-    times = [upload_and_wait(client, f"single-{i}.jpg", IMAGES[1 + i].read_bytes(), 0.02) for i in range(n)]
+    times = [upload_and_wait(client, f"single-{i}.jpg", IMAGES[1 + i].read_bytes(), 0.02, wait_s) for i in range(n)]
     print(
         f"single upload on an idle worker ({n} in a row, warm-up {warm * 1000:.0f} ms): "
         f"p50 {statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms"
@@ -242,7 +242,7 @@ def main() -> None:
     args = parser.parse_args()
 
     client = sign_in(args.base_url, args.username, args.password)
-    bench_single(client, args.single)
+    bench_single(client, args.single, args.wait_s)
     offset = args.worker_log.stat().st_size if args.worker_log else 0
     before = cpu_seconds(args.pg_database) if Path("/proc/self/stat").exists() else None
     bench_concurrent(client, args.base_url, args.clients, args.uploads, args.poll_ms / 1000, args.sizes, args.wait_s)

@@ -4,6 +4,11 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PORT="${PORT:-8000}"
+# gunicorn threads per process. A status request that waits for its upload (?wait=,
+# gallery.upload_events) holds one while it sleeps; up to all but four of them may, so pages and
+# uploads always have threads left. 16 was chosen by measurement (docs/architecture.md).
+WEB_THREADS="${WEB_THREADS:-16}"
+export ARTSITE_UPLOAD_WAIT_MAX_PER_PROCESS="${ARTSITE_UPLOAD_WAIT_MAX_PER_PROCESS:-$((WEB_THREADS > 4 ? WEB_THREADS - 4 : 0))}"
 mkdir -p .run
 # One worker process, one task at a time: the style model is loaded once per process and the
 # machine has two cores. -B runs Celery beat inside the worker for the periodic sweep that re-queues
@@ -22,6 +27,6 @@ if [ "${DEV_SERVER:-0}" = 1 ]; then
   DJANGO_DEBUG=1 .venv/bin/python manage.py runserver "127.0.0.1:$PORT"
 else
   # Several processes so one slow request does not hold up the others; static files via WhiteNoise.
-  .venv/bin/gunicorn artsite.wsgi:application --bind "127.0.0.1:$PORT" --workers "${WEB_WORKERS:-2}" --worker-class gthread --threads "${WEB_THREADS:-4}" --keep-alive 5 \
+  .venv/bin/gunicorn artsite.wsgi:application --bind "127.0.0.1:$PORT" --workers "${WEB_WORKERS:-2}" --worker-class gthread --threads "$WEB_THREADS" --keep-alive 5 \
     --access-logfile "${ACCESS_LOG:-/dev/null}" --error-logfile - --log-level warning
 fi

@@ -234,6 +234,8 @@ class UploadSerializer(UploadListItemSerializer):
     def get_insights(self, upload) -> dict | None:
         # One query, for the detail only (the list serializer has no insights): the row is not on the
         # selector's prefetch because only this view and the results page read it.
+        if getattr(upload, "_no_results_yet", False):  # gallery.selectors.upload_created_view
+            return None
         insight = upload_insight_get(upload_id=upload.pk)
         return UploadInsightSerializer(insight, context=self.context).data if insight else None
 

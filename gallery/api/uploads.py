@@ -155,8 +155,7 @@ class UploadListCreateApi(APIView):
             raise exceptions.ValidationError({"url" if data.get("url") else "image": [str(exc)]}) from exc
         except FetchBusy as exc:
             raise DownloadsBusy(str(exc), wait=exc.retry_after_s) from exc
-        upload = gallery_selectors.upload_get(owner=request.user, pk=upload.pk)
-        body = UploadSerializer(upload, context={"request": request}).data
+        body = UploadSerializer(gallery_selectors.upload_created_view(upload), context={"request": request}).data
         # `body["url"]` is DRF's Hyperlink (a str subclass); WSGI servers such as wsgiref accept only str.
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": str(body["url"])})
 

@@ -574,3 +574,16 @@ def test_no_schema_alternative_that_an_empty_string_matches_twice(anon) -> None:
     assert found == []
     artists_q = next(p for p in schema["paths"]["/api/artists/"]["get"]["parameters"] if p["name"] == "q")
     assert {"type": "string", "maxLength": 0} in artists_q["schema"]["anyOf"]
+
+
+def test_the_upload_post_answers_what_a_read_gives_without_reading_it_back(owner_api) -> None:
+    """The 202 is rendered from the row just created (no predictions, matches or insight yet), so it
+    costs no read-back queries, and says exactly what a GET of the upload says."""
+    with CaptureQueriesContext(connection) as posted:
+        response = owner_api.post(UPLOADS, {"image": jpeg_file(), "artist": "Claude Monet"}, format="multipart")
+    assert response.status_code == 202
+    reads = [q["sql"] for q in posted.captured_queries if q["sql"].startswith("SELECT")]
+    assert not any(table in sql for sql in reads for table in ("gallery_prediction", "gallery_match", "uploadinsight"))
+    detail = owner_api.get(response["Location"])
+    assert response.json() == detail.json()
+    assert response.json()["matches"] == [] and response.json()["insights"] is None
