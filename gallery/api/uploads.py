@@ -6,7 +6,7 @@ an output serializer from `gallery.api.serializers` (HackSoft styleguide).
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -160,9 +160,24 @@ class UploadListCreateApi(APIView):
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": str(body["url"])})
 
 
-WAIT_PARAMETER = OpenApiParameter(
-    "wait", float, description=f"Seconds to wait for the upload to move, 0 to {WAIT_MAX_S:g} (default 0)"
-)
+class WaitQuery(serializers.Serializer):
+    """`?wait=` in the schema, with its bounds (gallery.upload_events.wait_query checks them)."""
+
+    wait = serializers.FloatField(
+        required=False,
+        min_value=0,
+        max_value=WAIT_MAX_S,
+        help_text=f"Seconds to wait for the upload to move, 0 to {WAIT_MAX_S:g} (default 0: answer at once)",
+    )
+
+
+class StatusWaitQuery(WaitQuery):
+    progress = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=100,
+        help_text="The progress you last saw: with `wait`, answer as soon as it changes",
+    )
 
 
 def _wait_query(request: Request) -> upload_events.WaitQuery:
@@ -182,7 +197,7 @@ class UploadDetailApi(APIView):
             "runs out: right after sending an upload, one request gives its results (the status endpoint "
             "is for following its progress)."
         ),
-        parameters=[WAIT_PARAMETER],
+        parameters=[WaitQuery],
         responses={200: UploadSerializer, 400: INVALID_INPUT, 401: NOT_AUTHENTICATED, 404: UPLOAD_NOT_FOUND},
     )
     def get(self, request: Request, pk: int) -> Response:
@@ -222,12 +237,7 @@ class UploadStatusApi(APIView):
             "server may answer before anything changed, so keep a second between requests that come "
             "back unchanged."
         ),
-        parameters=[
-            WAIT_PARAMETER,
-            OpenApiParameter(
-                "progress", int, description="The progress you last saw: answer as soon as it changes (0–100)"
-            ),
-        ],
+        parameters=[StatusWaitQuery],
         responses={200: UploadStatusSerializer, 400: INVALID_INPUT, 401: NOT_AUTHENTICATED, 404: UPLOAD_NOT_FOUND},
     )
     def get(self, request: Request, pk: int) -> Response:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from knox.models import AuthToken
 
+from gallery import upload_events
 from tests.factories import artist_create, artwork_create, upload_create
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -24,7 +25,12 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")  # the few operations who
 EXAMPLES_PER_OPERATION = 25
 
 
-def test_schemathesis_finds_nothing(live_server, owner, tmp_path: Path) -> None:
+def test_schemathesis_finds_nothing(live_server, owner, tmp_path: Path, settings, monkeypatch) -> None:
+    # No worker runs here, so an upload never moves: a `?wait=` would sleep its whole time. Without
+    # waiting slots those requests answer at once (the same bodies; tests/gallery/test_upload_wait.py
+    # covers the waiting).
+    settings.UPLOAD_WAIT_MAX_PER_PROCESS = 0
+    monkeypatch.setattr(upload_events, "_slots", None)
     painter = artist_create(name="Claude Monet")
     artwork = artwork_create(title="Water Lilies", artist=painter)
     upload = upload_create(owner=owner)
