@@ -22,10 +22,18 @@ document.addEventListener('securitypolicyviolation', function (e) {
 """
 
 
-def _visit(page, path: str) -> list[str]:
-    response = page.goto(path)
+def _visit(page, path: str, *, waits_on: str = "") -> list[str]:
+    """Load `path` and let its scripts run; a page whose script keeps a request open (the running
+    upload's status request waits for a change, `waits_on`) never goes network-idle: wait for that
+    request to be sent instead."""
+    if waits_on:
+        with page.expect_request(lambda request: waits_on in request.url):
+            response = page.goto(path)
+    else:
+        response = page.goto(path)
     assert response is not None and "content-security-policy" in response.headers, path
-    page.wait_for_load_state("networkidle")
+    if not waits_on:
+        page.wait_for_load_state("networkidle")
     return page.evaluate("window.__csp")
 
 
@@ -65,7 +73,7 @@ def test_pages_load_with_no_csp_violation_and_their_scripts_and_styles_work(page
     assert preview.evaluate("img => img.complete && img.naturalWidth > 0")
     violations["/upload/ with a file"] += page.evaluate("window.__csp")
 
-    violations["running"] = _visit(page, running.get_absolute_url())
+    violations["running"] = _visit(page, running.get_absolute_url(), waits_on="/status/?wait=")
     bar = page.locator(".progress-bar")  # width set by a style attribute, then by upload_status.js
     assert bar.evaluate("el => el.getBoundingClientRect().width") > 0
     violations["done"] = _visit(page, done.get_absolute_url())
