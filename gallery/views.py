@@ -15,6 +15,7 @@ from django.core.files.storage import default_storage
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -367,6 +368,17 @@ def upload_status(request: HttpRequest, pk: int) -> JsonResponse:
 @login_required
 @require_GET
 def history(request: HttpRequest) -> HttpResponse:
-    """The person's uploads, newest first, with their top style and status."""
+    """The person's uploads, newest first, with their top style and status.
+
+    The cards are cached (templates/gallery/history.html) under the owner, the page, the state of
+    their uploads (`upload_history_stamp`) and the CSRF secret the cards' delete forms are signed
+    with: a hit reads no upload rows and renders no card. The secret is made first when the
+    browser has none, so a fragment never carries another session's token."""
     page = _page(request, selectors.upload_history(owner=request.user), UPLOADS_PER_PAGE)
-    return render(request, "gallery/history.html", {"page_obj": page})
+    get_token(request)
+    context = {
+        "page_obj": page,
+        "cards_stamp": selectors.upload_history_stamp(owner=request.user),
+        "csrf_secret": request.META.get("CSRF_COOKIE", ""),
+    }
+    return render(request, "gallery/history.html", context)

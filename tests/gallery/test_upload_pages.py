@@ -388,3 +388,36 @@ def test_artwork_without_embedding_says_so_and_painter_page_links_similar(client
     assert "not embedded yet" in html
     painter_html = client.get(artwork.artist.get_absolute_url()).content.decode()
     assert f"{artwork.get_absolute_url()}#similar" in painter_html
+
+
+@pytest.mark.django_db
+def test_history_cards_are_cached_until_an_upload_changes_and_per_session(client, owner):
+    """A second view of the history reads no upload rows and renders no card; a change of any upload
+    (its status here), a new upload or another session (its own CSRF secret) renders them afresh, and
+    the delete forms always carry a token valid for this session."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    upload = _named_upload(owner, "cached.jpg")
+    client.force_login(owner)
+    first = client.get(reverse("gallery:history")).content.decode()
+    with CaptureQueriesContext(connection) as again:
+        second = client.get(reverse("gallery:history")).content.decode()
+    assert "cached.jpg" in second and "badge-queued" in second
+    assert not any('FROM "gallery_prediction"' in q["sql"] for q in again.captured_queries)
+    assert not any('"gallery_upload"."original_filename"' in q["sql"] for q in again.captured_queries)
+    assert first.count('class="upload-card"') == second.count('class="upload-card"') == 1
+
+    Upload.objects.filter(pk=upload.pk).update(status=Upload.Status.FAILED, updated_at=timezone.now())
+    assert "badge-failed" in client.get(reverse("gallery:history")).content.decode()
+    _named_upload(owner, "newer.jpg")
+    assert "newer.jpg" in client.get(reverse("gallery:history")).content.decode()
+
+    # Another browser of the same person: its own CSRF secret, so its own cards; deleting works.
+    other = Client(enforce_csrf_checks=True)
+    other.force_login(owner)
+    html = other.get(reverse("gallery:history")).content.decode()
+    token = html.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    response = other.post(reverse("gallery:upload_delete", args=[upload.pk]), {"csrfmiddlewaretoken": token})
+    assert response.status_code == 302 and not Upload.objects.filter(pk=upload.pk).exists()
