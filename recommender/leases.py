@@ -37,6 +37,18 @@ def _lease_free(now) -> Q:
     return Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
 
 
+def _leased(*, token: str, stage: str, progress: int, now) -> dict:
+    """The fields a claim writes: running, at `stage`, held by `token` for settings.UPLOAD_LEASE_S."""
+    return {
+        "status": Upload.Status.RUNNING,
+        "stage": stage,
+        "progress": progress,
+        "claim_token": token,
+        "lease_expires_at": now + timedelta(seconds=settings.UPLOAD_LEASE_S),
+        "updated_at": now,
+    }
+
+
 def upload_claim(*, upload_id: int, stage: str, progress: int, token: str) -> bool:
     """Take the lease on the upload for one step (`stage`); False when there is nothing to do now.
 
@@ -52,14 +64,7 @@ def upload_claim(*, upload_id: int, stage: str, progress: int, token: str) -> bo
         rows = rows.filter(embedding__isnull=False)
     elif stage == Upload.Stage.CLASSIFYING:
         rows = rows.filter(Q(embedding__isnull=True) | Q(claim_token=token))
-    claimed = rows.update(
-        status=Upload.Status.RUNNING,
-        stage=stage,
-        progress=progress,
-        claim_token=token,
-        lease_expires_at=now + timedelta(seconds=settings.UPLOAD_LEASE_S),
-        updated_at=now,
-    )
+    claimed = rows.update(**_leased(token=token, stage=stage, progress=progress, now=now))
     return claimed == 1
 
 
@@ -76,12 +81,7 @@ def uploads_claim_matching(*, upload_ids: Collection[int], token: str) -> list[i
             .values_list("id", flat=True)
         )
         Upload.objects.filter(pk__in=ids).update(
-            status=Upload.Status.RUNNING,
-            stage=Upload.Stage.MATCHING,
-            progress=60,
-            claim_token=token,
-            lease_expires_at=now + timedelta(seconds=settings.UPLOAD_LEASE_S),
-            updated_at=now,
+            **_leased(token=token, stage=Upload.Stage.MATCHING, progress=60, now=now)
         )
     return ids
 
@@ -118,12 +118,7 @@ def uploads_claim_waiting(*, token: str, limit: int, exclude: Collection[int] = 
             .values_list("id", flat=True)[:limit]
         )
         Upload.objects.filter(pk__in=ids).update(
-            status=Upload.Status.RUNNING,
-            stage=Upload.Stage.CLASSIFYING,
-            progress=10,
-            claim_token=token,
-            lease_expires_at=now + timedelta(seconds=settings.UPLOAD_LEASE_S),
-            updated_at=now,
+            **_leased(token=token, stage=Upload.Stage.CLASSIFYING, progress=10, now=now)
         )
     return ids
 
