@@ -371,14 +371,14 @@ def history(request: HttpRequest) -> HttpResponse:
     """The person's uploads, newest first, with their top style and status.
 
     The cards are cached (templates/gallery/history.html) under the owner, the page, the state of
-    their uploads (`upload_history_stamp`) and the CSRF secret the cards' delete forms are signed
+    their uploads (their count and `upload_history_changed_at`) and the CSRF secret the cards' delete forms are signed
     with: a hit reads no upload rows and renders no card. The secret is made first when the
     browser has none, so a fragment never carries another session's token."""
     page = _page(request, selectors.upload_history(owner=request.user), UPLOADS_PER_PAGE)
     get_token(request)
     context = {
         "page_obj": page,
-        "cards_stamp": selectors.upload_history_stamp(owner=request.user),
+        "cards_changed_at": selectors.upload_history_changed_at(owner=request.user),
         "csrf_secret": request.META.get("CSRF_COOKIE", ""),
     }
     return render(request, "gallery/history.html", context)

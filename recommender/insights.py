@@ -108,21 +108,8 @@ def upload_insight_compute(
     return result
 
 
-_INSIGHT_FIELDS = [
-    "palette",
-    "phash",
-    "duplicate_of",
-    "duplicate_similarity",
-    "duplicate_hash_distance",
-    "heatmap",
-    "heatmap_style",
-    "heatmap_ms",
-    "painting_source",
-    "painting_corners",
-    "painting_confidence",
-    "painting_ms",
-    "painting",
-]
+# What the upsert rewrites: every column but the key and when the row was first written.
+_INSIGHT_FIELDS = [f.name for f in UploadInsight._meta.concrete_fields if not f.primary_key and f.name != "created_at"]
 
 
 def upload_insights_store(*, results: Sequence[tuple[Any, InsightResult]]) -> None:

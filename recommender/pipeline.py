@@ -44,6 +44,20 @@ logger = logging.getLogger(__name__)
 
 RESULT_COUNT = 10
 TOP_STYLES_KEPT = 13  # every class's probability is kept; pages show the top few
+# What the analysis and the match step write on the upload row.
+ANALYSIS_FIELDS = ["embedding", "model_version", "stage", "progress", "claim_token", "lease_expires_at", "updated_at"]
+MATCH_FIELDS = [
+    "query_artist",
+    "influence_skipped",
+    "status",
+    "stage",
+    "progress",
+    "error",
+    "finished_at",
+    "claim_token",
+    "lease_expires_at",
+    "updated_at",
+]
 
 
 def upload_analyse(*, upload_id: int, token: str) -> bool:
@@ -56,11 +70,11 @@ def upload_analyse(*, upload_id: int, token: str) -> bool:
 
 class Reusable(NamedTuple):
     """What a batch's match step reuses from its analysis: the embedding, its nearest works (closest
-    first) and how many were asked for (fewer came back only if the catalogue has no more)."""
+    first), and whether those are every embedded work (fewer came back than were asked for)."""
 
     embedding: Any
     nearest: list
-    asked: int
+    complete: bool
 
 
 Known = dict[int, Reusable]
@@ -161,9 +175,10 @@ def uploads_analyse(
     ready = [(upload_id, framing) for upload_id, framing in decoded if upload_id not in errors]
     if not ready:
         return {}
+    decode_cpu = time.process_time() - started
     # The active version (recorded in the database), so every worker host flips with a switch.
     model = active_style_model()
-    decode_cpu, started = time.process_time() - started, time.process_time()
+    started = time.process_time()
     # Probabilities, embeddings and the heat maps of the top styles in one pass.
     analysis = model.analyse(np.stack([framing.pixels for _, framing in ready]))
     logger.info(
@@ -197,7 +212,8 @@ def uploads_analyse(
         except Exception as exc:  # raised again by `failed` unless it concerns this upload alone
             failed(upload_id, exc)
             continue
-        computed.append(_Analysed(upload_id, probs[n], Reusable(analysis.embeddings[n], neighbours[n], asked), insight))
+        reusable = Reusable(analysis.embeddings[n], neighbours[n], complete=len(neighbours[n]) < asked)
+        computed.append(_Analysed(upload_id, probs[n], reusable, insight))
     return _analyses_store(computed, token=token, model=model)
 
 
@@ -246,9 +262,6 @@ def _analyses_store(computed: list[_Analysed], *, token: str, model: Any) -> Kno
     return {a.upload_id: a.reusable for a in mine}
 
 
-ANALYSIS_FIELDS = ["embedding", "model_version", "stage", "progress", "claim_token", "lease_expires_at", "updated_at"]
-
-
 def upload_match(*, upload_id: int, token: str) -> bool:
     """Find similar catalogue works (influence-aware) and finish the upload; replaces earlier matches.
 
@@ -283,7 +296,7 @@ def uploads_match(*, upload_ids: Sequence[int], token: str, known: Known | None 
             k=RESULT_COUNT,
             exclude_ids=excluded.get(upload_id, []),
             nearest=reused and reused.nearest,
-            nearest_complete=bool(reused and len(reused.nearest) < reused.asked),
+            nearest_complete=bool(reused and reused.complete),
         )
     with transaction.atomic():
         held = leases.uploads_leased(upload_ids, token)
@@ -305,20 +318,6 @@ def uploads_match(*, upload_ids: Sequence[int], token: str, known: Known | None 
             upload.claim_token, upload.lease_expires_at = "", None
             upload.save(update_fields=MATCH_FIELDS)
     return list(held)
-
-
-MATCH_FIELDS = [
-    "query_artist",
-    "influence_skipped",
-    "status",
-    "stage",
-    "progress",
-    "error",
-    "finished_at",
-    "claim_token",
-    "lease_expires_at",
-    "updated_at",
-]
 
 
 _KEEP: Any = object()

@@ -11,7 +11,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from recommender.ml.vote import VoteConfig, vote_for
-from recommender.search import Neighbour, nearest_artworks, nearest_artworks_many
+from recommender.search import Neighbour, nearest_artworks_many
 from recommender.versions import active_version
 
 if TYPE_CHECKING:
@@ -40,8 +40,8 @@ def voted_probabilities(
     if model.version != active_version():
         logger.info("style vote skipped: %s is not the active version", model.version)
         return probs
-    if neighbours is None or any(len(row) < cfg.k for row in neighbours):
-        neighbours = [nearest_artworks(vector, k=cfg.k) for vector in embeddings]
+    if neighbours is None:  # catalogue_neighbours asks for at least cfg.k; fewer means the catalogue has no more
+        neighbours = nearest_artworks_many(embeddings, k=cfg.k)
     found = [row[: cfg.k] for row in neighbours]
     sims = [[n.similarity for n in row] for row in found]
     styles = [[n.artwork.style.name for n in row] for row in found]
